@@ -1,0 +1,30 @@
+"""ocean-forecast core: grid, levels, variables, Batch, normalisation, CF I/O,
+synthetic ocean, metrics and plotting; and, as the composition root, the
+workflows and the CLI.
+
+Importing ``ocean`` is cheap: submodules (and torch) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ocean-forecast")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0+unknown"
+
+_LAZY = {
+    "Grid": "ocean.grid",
+    "Region": "ocean.grid",
+    "Levels": "ocean.levels",
+    "Batch": "ocean.batch",
+    "open_source": "ocean.io",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ocean' has no attribute {name!r}")

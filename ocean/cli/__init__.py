@@ -1,0 +1,92 @@
+"""The ``ocean`` command: one module per subcommand, each thin.
+
+Every subcommand module defines ``register(subparsers)``, which adds its
+parser and sets ``func`` to a function ``(args) -> int``. The function
+parses nothing itself: it calls a library function that a notebook can call
+too, and returns an exit code.
+
+Exit codes (documented in the README):
+
+====  ==========================================================
+0     success (also: nothing to do, the output already exists)
+1     failure (a bug or an environment problem; see the log)
+2     usage error (bad command-line options)
+3     bad input (data, configuration or checkpoint cannot be used)
+4     locked (another run for the same output holds the lock)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from ocean import __version__
+from ocean.errors import OceanError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_BAD_INPUT", "EXIT_LOCKED"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+# Subcommand modules, in the order ``ocean --help`` lists them.
+SUBCOMMANDS: tuple[str, ...] = ("synthetic", "info")
+
+log = logging.getLogger("ocean")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocean",
+        description="Ocean forecasting foundation-model system: data, training, forecasts, evaluation.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 locked.",
+    )
+    parser.add_argument("--version", action="version", version=f"ocean-forecast {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--log-file", metavar="PATH", help="also append the log to this file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"ocean.cli.{name}").register(sub)
+    return parser
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False, log_file: str | None = None) -> None:
+    """Log to stderr (and optionally a file); called by the CLI only, never at import."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file))
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    root.setLevel(level)
+    for noisy in ("distributed", "fsspec", "asyncio", "matplotlib", "numcodecs", "urllib3", "PIL"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    configure_logging(args.verbose, args.quiet, args.log_file)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except OceanError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Writing stores: CF Zarr v3 (sharded, consolidated) and NetCDF, atomically.
+
+Nothing written here is ever visible half-done: every writer builds its
+output under a temporary name in the destination folder and renames it into
+place only when complete (``os.replace`` for files; a directory rename for
+stores). A failure removes the temporary output and leaves any existing
+output untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import xarray as xr
+
+from ocean.errors import DataError, OceanError
+
+__all__ = ["atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory"]
+
+log = logging.getLogger(__name__)
+
+
+def _tmp_name(final: Path) -> Path:
+    return final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+@contextlib.contextmanager
+def atomic_path(final: "str | os.PathLike", overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; move it into place on success.
+
+    For a directory (a Zarr store) an existing ``final`` is replaced only
+    when ``overwrite``; it is first renamed aside, then removed after the
+    new one is in place, so a reader sees either the old or the new store.
+    """
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OceanError(f"cannot create the output folder {final.parent}: {exc}") from exc
+    if not os.access(final.parent, os.W_OK):
+        raise OceanError(f"the output folder {final.parent} is not writable; choose another "
+                         "location or fix its permissions")
+    tmp = _tmp_name(final)
+    try:
+        yield tmp
+        if final.exists() and not overwrite:
+            raise FileExistsError(f"{final} exists")
+        publish_directory(tmp, final) if tmp.is_dir() else os.replace(tmp, final)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def publish_directory(tmp: Path, final: Path) -> None:
+    """Rename a finished directory into place, replacing any old one."""
+    if final.exists():
+        old = _tmp_name(final).with_suffix(".old")
+        os.rename(final, old)
+        os.rename(tmp, final)
+        _remove(old)
+    else:
+        os.rename(tmp, final)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def write_netcdf(ds: xr.Dataset, path: "str | os.PathLike", encoding: Mapping | None = None,
+                 compress: bool = True) -> Path:
+    """Write NetCDF-4 atomically (zlib level 1 on float variables by default)."""
+    path = Path(path)
+    enc = {}
+    for name, da in ds.data_vars.items():
+        e = {}
+        if np.issubdtype(da.dtype, np.floating):
+            e.update({"_FillValue": np.float32(np.nan) if da.dtype == np.float32 else np.nan})
+            if compress:
+                e.update({"zlib": True, "complevel": 1})
+        enc[name] = e
+    enc.update(encoding or {})
+    with atomic_path(path) as tmp:
+        try:
+            ds.to_netcdf(tmp, engine="netcdf4", encoding=enc)
+        except OSError as exc:
+            raise OceanError(f"writing {path} failed: {exc} (is the disk full?)") from exc
+    return path
+
+
+def zarr_encoding(ds: xr.Dataset, shard_dim: str | None = "time",
+                  inner: Mapping[str, int] | None = None) -> dict:
+    """Encoding for Zarr v3: one shard per step of ``shard_dim``, inner chunks per ``inner``.
+
+    By default a shard holds one time step (one day), split into inner
+    chunks of one depth level, so a day is written (and appended) without
+    touching any other day's file.
+    """
+    inner = dict(inner or {"depth": 1})
+    enc = {}
+    for name, da in ds.data_vars.items():
+        shards = tuple(1 if d == shard_dim else da.sizes[d] for d in da.dims)
+        chunks = tuple(min(inner.get(d, s), s) for d, s in zip(da.dims, shards))
+        e = {"chunks": chunks}
+        if shards != chunks:
+            e["shards"] = shards
+        if np.issubdtype(da.dtype, np.floating):
+            e["fill_value"] = np.nan
+        enc[name] = e
+    return enc
+
+
+def write_zarr(ds: xr.Dataset, path: "str | os.PathLike", *, overwrite: bool = False,
+               encoding: Mapping | None = None, compute: bool = True) -> Path:
+    """Write a consolidated Zarr v3 store atomically (temporary store, then rename)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise DataError("the output store exists", file=path, hint="Pass overwrite/--force to replace it")
+    enc = zarr_encoding(ds) if encoding is None else dict(encoding)
+    ds = ds.copy()
+    for name in ds.variables:
+        ds[name].encoding = {}
+    with atomic_path(path) as tmp:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+                ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, encoding=enc, compute=compute)
+        except OSError as exc:
+            raise OceanError(f"writing {path} failed: {exc} (is the disk full?)") from exc
+    return path
