@@ -31,7 +31,7 @@ from ocean import variables as V
 from ocean.errors import DataError
 from ocean.grid import wrap_longitude
 
-__all__ = ["open_source", "detect_source", "check_values", "resolve_paths", "open_raw"]
+__all__ = ["open_source", "detect_source", "check_values", "resolve_paths", "open_raw", "require_canonical"]
 
 log = logging.getLogger(__name__)
 
@@ -372,3 +372,37 @@ def check_values(ds: xr.Dataset, label: str, mask: xr.DataArray | None = None) -
                                   f"({n['below'] + n['above']} cells)",
                             expected=f"[{lo:g}, {hi:g}] {V.get(name).units}",
                             hint="Check the units attribute and the scale_factor/add_offset")
+
+
+def require_canonical(ds: xr.Dataset, label: str = "dataset") -> None:
+    """Fail unless ``ds`` is in canonical orientation (what ``open_source`` returns).
+
+    Consumers of canonical data (Batch, the training cube, forecasts) call
+    this so a file opened without ``open_source`` is refused with a hint,
+    rather than silently flipped or misaligned.
+    """
+    hint = "Open producer files with ocean.io.open_source, which reorients them"
+    for axis in ("latitude", "longitude"):
+        if axis not in ds.coords:
+            raise DataError(f"no {axis} coordinate", file=label, found=sorted(map(str, ds.coords)),
+                            expected=f"{axis} (canonical names: time, depth, latitude, longitude)", hint=hint)
+    lat = np.asarray(ds["latitude"].values, dtype=np.float64)
+    if lat.size > 1 and np.any(np.diff(lat) <= 0):
+        raise DataError("latitude is not ascending", file=label, variable="latitude",
+                        found=f"{lat[0]:g} ... {lat[-1]:g}", expected="ascending (south to north)", hint=hint)
+    lon = np.asarray(ds["longitude"].values, dtype=np.float64)
+    if lon.size > 1 and np.any(np.diff(lon) <= 0):
+        raise DataError("longitude is not increasing", file=label, variable="longitude",
+                        found=f"{lon[0]:g} ... {lon[-1]:g}", expected="increasing", hint=hint)
+    spacing = float(np.median(np.diff(lon))) if lon.size > 1 else 0.0
+    periodic = lon.size > 1 and lon[-1] - lon[0] + spacing >= 360 - 1e-6
+    if lon.size and (lon[0] < -180 or lon[0] >= 180 or (periodic and lon[-1] >= 180)):
+        raise DataError("longitude is not in the canonical convention", file=label, variable="longitude",
+                        found=f"{lon[0]:g} ... {lon[-1]:g} (0..360)",
+                        expected="values starting in [-180, 180) (only a dateline-crossing box continues past 180)",
+                        hint=hint)
+    if "depth" in ds.coords and ds["depth"].size:
+        d = np.asarray(ds["depth"].values, dtype=np.float64)
+        if np.any(d < 0) or (d.size > 1 and np.any(np.diff(d) <= 0)):
+            raise DataError("depth is not positive down and increasing", file=label, variable="depth",
+                            found=list(d[:5]), expected="metres below the surface, increasing", hint=hint)

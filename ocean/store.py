@@ -23,9 +23,17 @@ import xarray as xr
 
 from ocean.errors import DataError, OceanError
 
-__all__ = ["atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory"]
+__all__ = ["quiet_zarr", "atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory"]
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def quiet_zarr() -> Iterator[None]:
+    """Silence zarr's notice that consolidated metadata is not in the v3 spec yet."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        yield
 
 
 def _tmp_name(final: Path) -> Path:
@@ -133,8 +141,7 @@ def write_zarr(ds: xr.Dataset, path: "str | os.PathLike", *, overwrite: bool = F
         ds[name].encoding = {}
     with atomic_path(path) as tmp:
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            with quiet_zarr():
                 ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, encoding=enc, compute=compute)
         except OSError as exc:
             raise OceanError(f"writing {path} failed: {exc} (is the disk full?)") from exc
