@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pkgutil
 import sys
 from typing import Sequence
 
@@ -31,8 +32,15 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXI
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3, 4
 
-# Subcommand modules, in the order ``ocean --help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("synthetic", "info")
+# Every module of this package is a subcommand; ``ocean --help`` lists these
+# first, in this order, then any others alphabetically.
+ORDER: tuple[str, ...] = ("forecast", "daily", "hindcast", "enso", "data", "train", "export",
+                          "synthetic", "info")
+
+
+def subcommands() -> list[str]:
+    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
 
 log = logging.getLogger("ocean")
 
@@ -48,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--log-file", metavar="PATH", help="also append the log to this file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in subcommands():
         importlib.import_module(f"ocean.cli.{name}").register(sub)
     return parser
 
