@@ -286,7 +286,9 @@ LEXICONS: Mapping[str, Lexicon] = {
              {"thetao": "water_temp", "so": "salinity", "uo": "water_u", "vo": "water_v",
               "zos": "surf_el"}, _GEO_DIMS),
         _lex("era5", "ECMWF ERA5 single levels (hourly or daily)",
-             {"u10": "u10", "v10": "v10", "t2m": "t2m", "msl": "msl", "sp": "sp", "sst": "sst"},
+             {"u10": "u10", "v10": "v10", "t2m": "t2m", "msl": "msl", "sp": "sp", "sst": "sst",
+              # monthly means: mean eastward/northward turbulent surface stress
+              "tauuo": "metss", "tauvo": "mntss"},
              _GEO_DIMS, frequency=None),
         _lex("ostia", "OSTIA / ESA CCI L4 SST (analysed_sst in kelvin)",
              {"sst": "analysed_sst"}, _GEO_DIMS),
