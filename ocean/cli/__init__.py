@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_installed: list[logging.Handler] = []
+
+
 def configure_logging(verbose: int = 0, quiet: bool = False, log_file: str | None = None) -> None:
     """Log to stderr (and optionally a file); called by the CLI only, never at import."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
@@ -69,8 +72,9 @@ def configure_logging(verbose: int = 0, quiet: bool = False, log_file: str | Non
     if log_file:
         handlers.append(logging.FileHandler(log_file))
     root = logging.getLogger()
-    for h in list(root.handlers):
+    for h in _installed:  # ours from an earlier call (tests call main() repeatedly); leave others alone
         root.removeHandler(h)
+    _installed[:] = handlers
     for h in handlers:
         h.setFormatter(fmt)
         root.addHandler(h)

@@ -1,0 +1,1 @@
+"""Composition root: workflows that combine the core with backbone, downstream and pipelines."""
