@@ -137,7 +137,9 @@ class Batch:
         if missing:
             raise DataError("variables are missing", found=sorted(ds.data_vars), expected=list(variables))
         require_canonical(ds, str(ds.attrs.get("source_files", "dataset")))
-        ds = _standard_dims(ds)
+        if mask is None and "mask" in ds:
+            mask = ds["mask"]
+        ds = _standard_dims(ds.drop_vars("mask", errors="ignore"))
         levels = _check_levels(ds, variables, levels)
         grid = Grid.from_coords(ds["latitude"].values, ds["longitude"].values)
         level_mask = _level_mask(ds, variables, levels, mask)
@@ -236,8 +238,6 @@ def _check_levels(ds: xr.Dataset, variables, levels: Levels | None) -> Levels | 
 
 def _level_mask(ds: xr.Dataset, variables, levels: Levels | None, mask: xr.DataArray | None) -> np.ndarray:
     """Ocean mask per level ``(depth or 1, lat, lon)``."""
-    if mask is None and "mask" in ds:
-        mask = ds["mask"]
     if mask is not None:
         m = mask
         if "depth" in m.dims and levels is not None:

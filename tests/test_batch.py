@@ -84,3 +84,11 @@ def test_direct_construction_validates_shapes(tiny_grid, tiny_levels):
         Batch(state=torch.zeros(1, 2, 12, 8, 16), **good)
     with pytest.raises(DataError, match="NaN or inf.*thetao@0.5"):
         Batch(state=torch.full((1, 2, 13, 8, 16), float("nan")), **good)
+
+
+def test_mask_variable_in_the_dataset_is_used(tiny_ocean, tiny_grid, tiny_levels):
+    land = tiny_land(tiny_grid, tiny_levels)
+    ds = tiny_ocean.assign(mask=(("depth", "latitude", "longitude"), (~land).astype("int8")))
+    b = Batch.from_xarray(ds)
+    np.testing.assert_array_equal(b.level_mask.numpy(), ~land)
+    assert "mask" not in b.to_xarray()
