@@ -37,7 +37,7 @@ from ocean.io import require_canonical
 from ocean.levels import Levels
 from ocean.store import atomic_path, quiet_zarr, zarr_encoding
 
-__all__ = ["CUBE_FORMAT", "STATISTICS_GROUP", "write_cube", "open_cube", "open_statistics",
+__all__ = ["CUBE_FORMAT", "STATISTICS_GROUP", "write_cube", "prepare_cube", "open_cube", "open_statistics",
            "cube_grid", "cube_levels", "cube_mask", "ocean_variables", "forcing_variables"]
 
 CUBE_FORMAT = "ocean-forecast-cube/1"
@@ -54,7 +54,21 @@ def write_cube(ds: xr.Dataset, path: "str | os.PathLike", *, statistics: xr.Data
     path = Path(path)
     if path.exists() and not overwrite:
         raise DataError("the cube exists", file=path, hint="Use `ocean data append` to add days, or --force")
-    require_canonical(ds, str(path))
+    ds, enc = prepare_cube(ds, attrs, label=str(path))
+    with atomic_path(path, overwrite=overwrite) as tmp, quiet_zarr():
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, encoding=enc)
+        if statistics is not None:
+            write_statistics(tmp, statistics)
+    return path
+
+
+def prepare_cube(ds: xr.Dataset, attrs: Mapping | None = None, label: str = "cube") -> tuple[xr.Dataset, dict]:
+    """The dataset as a cube stores it (mask, CF and cube attributes) and its Zarr encoding.
+
+    :func:`write_cube` writes the result in one go; the pipeline uses it to
+    write a cube day by day (one shard per day: see ``zarr_encoding``).
+    """
+    require_canonical(ds, label)
     ds = _with_mask(ds)
     levels = Levels(tuple(ds["depth"].values)) if "depth" in ds.dims else None
     grid = Grid.from_coords(ds["latitude"].values, ds["longitude"].values)
@@ -64,11 +78,7 @@ def write_cube(ds: xr.Dataset, path: "str | os.PathLike", *, statistics: xr.Data
     enc = zarr_encoding(ds.drop_vars(["mask", "deptho"], errors="ignore"))
     for name in ds.variables:
         ds[name].encoding = {}
-    with atomic_path(path, overwrite=overwrite) as tmp, quiet_zarr():
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=True, encoding=enc)
-        if statistics is not None:
-            write_statistics(tmp, statistics)
-    return path
+    return ds, enc
 
 
 def write_statistics(path: "str | os.PathLike", statistics: xr.Dataset) -> None:
@@ -94,7 +104,8 @@ def _with_mask(ds: xr.Dataset) -> xr.Dataset:
     else:
         m = ds[first3d].isel(time=0, drop=True).notnull()
     m = m.astype(np.int8)
-    m.attrs = {"long_name": "ocean mask (1 = ocean)", "flag_values": "0, 1", "flag_meanings": "land ocean"}
+    m.attrs = {"long_name": "ocean mask (1 = ocean)", "units": "1", "flag_values": "0, 1",
+               "flag_meanings": "land ocean"}
     return ds.assign(mask=m.compute())
 
 

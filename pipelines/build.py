@@ -1,0 +1,189 @@
+"""``ocean data build``: from a recipe to a training cube (``ocean/cube.py``'s contract).
+
+The graph stays lazy until the write. The cube is written into a
+temporary store next to the destination, a batch of days at a time: each
+batch's graph is assembled from its own days' files only and computed at
+once (each task writes one variable's shard of one day), so memory and
+graph size are bounded by a batch, whatever the length of the record,
+and the progress bar advances per batch. The first batch also computes
+the ocean mask (it needs the first day); later batches are given it. Statistics
+are then computed from the written cube, and only when everything has
+succeeded is the temporary store renamed into place: a failure (bad
+input found in the write, an interrupt) leaves any existing cube as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import numpy as np
+import xarray as xr
+import zarr
+
+from ocean.cube import prepare_cube, write_statistics
+from ocean.errors import DataError
+from ocean.lock import run_lock
+from ocean.store import atomic_path, quiet_zarr
+from pipelines.assemble import Inputs, assemble, open_inputs
+from pipelines.compute import progress_bar, scheduler
+from pipelines.gaps import compact_gaps
+from pipelines.plan import DayPlan, plan_days
+from pipelines.recipe import Recipe
+from pipelines.statistics import cube_statistics
+
+__all__ = ["BuildReport", "build_cube", "prepare_build", "write_plan", "cube_attrs", "shard_chunks"]
+
+log = logging.getLogger(__name__)
+
+_STATIC = ("mask", "deptho")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    days: int
+    variables: tuple[str, ...]
+    gaps: tuple[dict, ...]
+    statistics_period: tuple[str, str]
+    seconds: float
+    timings: tuple[tuple[str, float], ...] = ()  # (phase, seconds): open, write, statistics
+
+    def summary(self) -> str:
+        gaps = f", {len(self.gaps)} missing days recorded" if self.gaps else ""
+        return (f"{self.path}: {self.days} days, variables {', '.join(self.variables)}{gaps}; statistics over "
+                f"{self.statistics_period[0]}..{self.statistics_period[1]} ({self.seconds:.1f} s)")
+
+
+def prepare_build(recipe: Recipe) -> tuple[Inputs, DayPlan, xr.Dataset]:
+    """Open the sources, plan the days and assemble the lazy cube (computes nothing)."""
+    inputs = open_inputs(recipe)
+    plan = plan_days(recipe.dates, inputs.providers, recipe.missing)
+    return inputs, plan, assemble(recipe, inputs, plan)
+
+
+def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.0) -> BuildReport:
+    """Build the cube of ``recipe`` at ``out`` (atomically; ``overwrite`` replaces one).
+
+    Holds the cube's lock (``OUT.lock``, as appends do) while it works.
+    """
+    out = Path(out)
+    with run_lock(out.with_name(out.name + ".lock"), wait=wait):
+        return _build(recipe, out, overwrite)
+
+
+def _build(recipe: Recipe, out: Path, overwrite: bool) -> BuildReport:
+    start = time.perf_counter()
+    if out.exists() and not overwrite:
+        raise DataError("the cube exists", file=out,
+                        hint="Use `ocean data append` to add days, or --force to rebuild it")
+    inputs = open_inputs(recipe)
+    plan = plan_days(recipe.dates, inputs.providers, recipe.missing)
+    attrs = cube_attrs(recipe, inputs, plan)
+    log.info("building %s: %d days on %s, %d levels", out, len(plan.days), recipe.grid.describe(),
+             len(recipe.levels))
+    opened = time.perf_counter()
+    with scheduler(recipe.compute) as workers, atomic_path(out, overwrite=overwrite) as tmp, quiet_zarr():
+        write_plan(recipe, inputs, plan, tmp, attrs, batch=max(8, 2 * workers), progress=recipe.compute.progress)
+        wrote = time.perf_counter()
+        written = xr.open_zarr(tmp, consolidated=False)
+        stats = cube_statistics(written, recipe.statistics, plan.filled).compute()
+        write_statistics(tmp, stats)
+        done = time.perf_counter()
+    timings = (("open", opened - start), ("write", wrote - opened), ("statistics", done - wrote))
+    log.info("timings: %s", ", ".join(f"{k} {v:.1f} s" for k, v in timings))
+    period = (stats.attrs.get("period_start", ""), stats.attrs.get("period_end", ""))
+    return BuildReport(out, len(plan.days), recipe.variables, plan.gaps, period, time.perf_counter() - start,
+                       timings)
+
+
+def shard_chunks(ds: xr.Dataset) -> xr.Dataset:
+    """Dask chunks equal to the cube's shards: one day, all levels (one task writes one shard)."""
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        if "time" in var.dims:
+            out[name] = var.chunk({d: (1 if d == "time" else -1) for d in var.dims})
+    return out
+
+
+def write_plan(recipe: Recipe, inputs: Inputs, plan: DayPlan, tmp: Path, attrs: dict, *, batch: int,
+               progress: bool) -> None:
+    """Write the plan's days into the new store ``tmp``, ``batch`` days per compute.
+
+    Each batch is assembled on its own (its graph holds only its days'
+    files). The first batch also computes the static fields (the mask
+    needs the first day); later batches are given them.
+    """
+    n = len(plan.days)
+    first = min(batch, n)
+    ds, enc = prepare_cube(assemble(recipe, inputs, plan.subset(0, first)), attrs, label=str(tmp))
+    ds = shard_chunks(ds)
+    _template(ds, plan.days).to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=enc,
+                                     compute=False)
+    statics = [s for s in _STATIC if s in ds]
+    with progress_bar(n, progress) as bar:
+        results = dask.compute(*[ds[s].data for s in statics], _region(ds, 0, first, tmp))
+        store = zarr.open_group(str(tmp), mode="r+", zarr_format=3)
+        for name, values in zip(statics, results):
+            store[name][...] = values
+        bar.update(first)
+        written = xr.open_zarr(tmp, consolidated=False)  # later batches read the statics back, lazily
+        mask = written["mask"].astype(bool)
+        deptho = written["deptho"] if "deptho" in statics else None
+        for a in range(first, n, batch):
+            b = min(a + batch, n)
+            later = assemble(recipe, inputs, plan.subset(a, b), static=(mask, deptho))
+            dask.compute(_region(shard_chunks(prepare_cube(later, attrs, label=str(tmp))[0]), a, b, tmp))
+            bar.update(b - a)
+    zarr.consolidate_metadata(str(tmp))
+
+
+def _template(ds: xr.Dataset, days) -> xr.Dataset:
+    """``ds`` stretched to every day, as never-computed zeros: the store's metadata."""
+    import dask.array
+
+    time = np.asarray(days, dtype="datetime64[ns]")
+    out = {}
+    for name, var in ds.data_vars.items():
+        if "time" in var.dims:
+            shape = (time.size,) + var.shape[1:]
+            data = dask.array.zeros(shape, chunks=(1,) + var.shape[1:], dtype=var.dtype)
+            out[name] = xr.Variable(var.dims, data, var.attrs)
+        else:
+            out[name] = var.variable
+    coords = {k: v.variable for k, v in ds.coords.items() if k != "time"}
+    coords["time"] = xr.Variable("time", time, ds["time"].attrs)
+    return xr.Dataset(out, coords=coords, attrs=ds.attrs)
+
+
+def _region(ds: xr.Dataset, a: int, b: int, store: Path):
+    """A delayed write of days ``a:b`` of the time-dependent variables."""
+    sub = ds.isel(time=slice(a, b))
+    keep = [v for v in sub.data_vars if "time" in sub[v].dims]
+    sub = sub[keep]
+    sub = sub.drop_vars([c for c in sub.coords if "time" not in sub[c].dims])
+    return sub.to_zarr(store, region={"time": slice(a, b)}, zarr_format=3, compute=False, consolidated=False)
+
+
+def cube_attrs(recipe: Recipe, inputs: Inputs, plan: DayPlan) -> dict:
+    """Provenance: the recipe, the files read per source, the missing days."""
+    sources = []
+    for spec in recipe.sources:
+        member = next((p for p in inputs.providers if p.name == spec.name), None)
+        files = sorted(set(member.files)) if member is not None else [inputs.bathymetry_file]
+        sources.append({"name": spec.name, "kind": spec.kind, "product": spec.product,
+                        "variables": list(spec.variables), "files": len(files),
+                        "first_file": str(files[0]), "last_file": str(files[-1])})
+    return {
+        "recipe": recipe.document, "recipe_name": recipe.name, "sources": json.dumps(sources),
+        "gaps": json.dumps(compact_gaps(plan.gaps)), "grid_name": recipe.grid.name,
+        "statistics_period": f"{recipe.statistics[0]}/{recipe.statistics[1]}",
+        "missing_policy": recipe.missing.policy,
+        "date_created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "source": "ocean-forecast pipelines (ocean data build)",
+    }

@@ -1,0 +1,123 @@
+"""Checks that run inside the write, on each block, and fail naming the record.
+
+The pipeline never reads its input twice: instead of a validation pass
+before the write, each output block (one variable, one day, on the
+target grid) is checked as it is written (:func:`finalise`): infinite
+values, values outside the catalogue's physical range (wrong units), NaN
+in an ocean cell of the mask (a damaged file, or one that does not cover
+the grid), NaN anywhere in a forcing field. Regridding is a weighted
+average, so an infinite source value stays infinite and shifted units
+stay out of range; checking the target grid costs a ninth of checking a
+1/12 degree source. A failure raises :class:`ocean.errors.DataError`
+naming the file, the variable, the date (and level), what was found and
+what was expected; the build then removes its temporary store, so an
+existing cube is untouched. :class:`SourceCheck` does the same on raw
+source blocks, for callers of :func:`pipelines.regrid.regrid`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ocean import variables as V
+from ocean.errors import DataError
+
+__all__ = ["SourceCheck", "check_values", "finalise", "RULES"]
+
+#: How NaN is judged in an output variable: ``ocean`` (NaN exactly on land),
+#: ``forcing`` (no NaN anywhere), ``observation`` (NaN allowed in the ocean,
+#: forced over land), ``count`` (like observation, for observation counts).
+RULES = ("ocean", "forcing", "observation", "count")
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """Called on each raw source block: ``check(block, first_time_index)``."""
+
+    variable: str
+    files: tuple[str, ...]  # per record of the (selected) source
+    dates: tuple[str, ...]
+
+    def __call__(self, block: np.ndarray, t0: int | None) -> None:
+        i = t0 or 0
+        where = dict(file=self.files[i] if self.files else None, variable=self.variable)
+        check_values(block, self.variable, self.dates[i] if self.dates else "?", where)
+
+
+def check_values(block: np.ndarray, variable: str, when: str, where: dict) -> None:
+    """Refuse infinite values and values outside ``variable``'s physical range."""
+    flat = block.ravel()
+    b_min, b_max = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))  # NaN-skipping, no copy
+    if np.isinf(b_min) or np.isinf(b_max):
+        raise DataError(f"infinite values on {when}", **where, found=f"{int(np.isinf(block).sum())} inf cells",
+                        expected="finite values in ocean cells and NaN over land",
+                        hint="Fetch the file again or drop the date")
+    if variable not in V.CATALOGUE or np.isnan(b_min):
+        return
+    lo, hi = V.get(variable).valid_range
+    if b_min < lo or b_max > hi:
+        raise DataError(f"values outside the physical range on {when}", **where,
+                        found=f"min {b_min:.6g}, max {b_max:.6g} ({int(np.sum((block < lo) | (block > hi)))} cells)",
+                        expected=f"[{lo:g}, {hi:g}] {V.get(variable).units}",
+                        hint="Check the units attribute and the scale_factor/add_offset")
+
+
+@dataclass(frozen=True)
+class _Labels:
+    variable: str
+    rule: str
+    dates: tuple[str, ...]
+    files: tuple[str, ...]
+    depths: tuple[float, ...]
+
+
+def finalise(var: xr.DataArray, mask: xr.DataArray | None, rule: str, dates, files) -> xr.DataArray:
+    """Apply the land mask and the NaN rule to an output variable, lazily.
+
+    ``var`` is ``(time, [depth], latitude, longitude)`` on the target grid;
+    ``mask`` is the bool ``(depth, latitude, longitude)`` ocean mask (a 2-D
+    variable uses its first level); ``dates``/``files`` label each time index.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}")
+    depths = tuple(float(d) for d in var["depth"].values) if "depth" in var.dims else ()
+    labels = _Labels(str(var.name), rule, tuple(dates), tuple(files), depths)
+    arr = var.chunk({d: 1 for d in ("time", "depth") if d in var.dims}).data
+    if mask is None:
+        m = da.ones(arr.shape[1:], dtype=bool, chunks=arr.chunks[1:])
+    else:
+        m = mask if "depth" in var.dims else mask.isel(depth=0, drop=True)
+        m = m.transpose(*var.dims[1:]).data
+        m = m.rechunk(arr.chunks[1:]) if isinstance(m, da.Array) else da.from_array(m, chunks=arr.chunks[1:])
+    out = da.map_blocks(_finalise_block, arr, m, labels=labels, dtype=np.float32,
+                        meta=np.array((), dtype=np.float32))
+    return xr.DataArray(out, dims=var.dims, coords=var.coords, attrs=var.attrs, name=var.name)
+
+
+def _finalise_block(block: np.ndarray, mask: np.ndarray, labels: _Labels, block_info=None) -> np.ndarray:
+    loc = block_info[0]["array-location"] if block_info else [(0, 1)] * block.ndim
+    t = loc[0][0]
+    level = f" at {labels.depths[loc[1][0]]:g} m" if labels.depths else ""
+    date = labels.dates[t] if t < len(labels.dates) else "?"
+    where = dict(file=labels.files[t] if t < len(labels.files) else None, variable=labels.variable)
+    mask = np.broadcast_to(mask.astype(bool), block.shape)
+    nan = np.isnan(block)
+    if labels.rule == "ocean" and (nan & mask).any():
+        raise DataError(f"NaN in ocean cells on {date}{level}", **where,
+                        found=f"{int((nan & mask).sum())} ocean cells without a value",
+                        expected="a value in every ocean cell of the cube's mask (NaN only over land)",
+                        hint="The file has NaN where it had values before, or it does not cover the grid; "
+                             "fix or drop the date (missing days follow the recipe's missing policy)")
+    check_values(block, labels.variable, date + level, where)
+    if labels.rule == "forcing" and nan.any():
+        raise DataError(f"NaN in a forcing field on {date}", **where,
+                        found=f"{int(nan.sum())} cells without a value",
+                        expected="forcing defined in every cell (land and sea)",
+                        hint="Check that the file covers the grid and has no missing values")
+    if labels.rule == "forcing":
+        return block.astype(np.float32, copy=False)
+    return np.where(mask, block, np.nan).astype(np.float32, copy=False)
