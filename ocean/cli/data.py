@@ -17,7 +17,7 @@ def register(sub) -> None:
     b.add_argument("recipe", help="recipe YAML (e.g. configs/data/synthetic_4deg.yaml)")
     b.add_argument("--out", required=True, metavar="CUBE.zarr", help="the cube to write")
     b.add_argument("--force", action="store_true", help="replace an existing cube (only once the new one is complete)")
-    _common(b)
+    add_pipeline_options(b)
     b.set_defaults(func=run_build)
 
     a = cmds.add_parser("append", help="append one day (idempotent)",
@@ -26,7 +26,7 @@ def register(sub) -> None:
     a.add_argument("recipe", help="the recipe the cube was built from")
     a.add_argument("--date", required=True, help="the day to append, YYYY-MM-DD")
     a.add_argument("--cube", required=True, metavar="CUBE.zarr", help="the cube to append to")
-    _common(a)
+    add_pipeline_options(a)
     a.set_defaults(func=run_append)
 
     v = cmds.add_parser("validate", help="check a cube",
@@ -37,7 +37,7 @@ def register(sub) -> None:
     v.set_defaults(func=run_validate)
 
 
-def _common(p) -> None:
+def add_pipeline_options(p) -> None:
     p.add_argument("--root", metavar="DIR", help="folder the recipe's relative paths start from "
                                                  "(default: the recipe's root key, else its folder)")
     p.add_argument("--dask-address", metavar="ADDRESS",
@@ -51,7 +51,7 @@ def _common(p) -> None:
                    help="wait this long for another build/append of the same cube (default: fail, exit 4)")
 
 
-def _recipe(args):
+def recipe_from_args(args):
     from pipelines.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, root=args.root)
@@ -62,14 +62,14 @@ def _recipe(args):
 def run_build(args) -> int:
     from pipelines.build import build_cube
 
-    print(build_cube(_recipe(args), args.out, overwrite=args.force, wait=args.wait).summary())
+    print(build_cube(recipe_from_args(args), args.out, overwrite=args.force, wait=args.wait).summary())
     return 0
 
 
 def run_append(args) -> int:
     from pipelines.append import append_day
 
-    print(append_day(_recipe(args), args.cube, args.date, wait=args.wait).summary())
+    print(append_day(recipe_from_args(args), args.cube, args.date, wait=args.wait).summary())
     return 0
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def add_forecast_options(p) -> None:
-    """Options shared by ``ocean forecast`` and ``ocean daily``."""
+def add_forecast_options(p, wait: bool = True) -> None:
+    """Options shared by ``ocean forecast`` and ``ocean daily`` (which has its own ``--wait``)."""
     p.add_argument("--model", type=Path, metavar="MODEL_DIR",
                    help="model directory (safetensors + metadata.json); default: the demo model shipped in the package")
     p.add_argument("--out", type=Path, default=Path("forecasts"), metavar="ROOT",
@@ -18,8 +18,9 @@ def add_forecast_options(p) -> None:
                         "the cube's day-of-year forcing climatology")
     p.add_argument("--force", action="store_true", help="replace an existing forecast for this init")
     p.add_argument("--dry-run", action="store_true", help="load and check everything, write nothing")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="wait up to SECONDS for another run on the same init (default: exit 4 at once)")
+    if wait:
+        p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait up to SECONDS for another run on the same init (default: exit 4 at once)")
     p.add_argument("--no-quicklooks", action="store_true", help="skip the PNG quicklooks")
 
 
