@@ -23,9 +23,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 
 demo: $(STAMP)
-	$(BIN)/ocean synthetic --grid 4deg --start 2020-01-01 --days 30 --out $(DEMO_DIR)/synthetic --force
-	$(BIN)/ocean info $(DEMO_DIR)/synthetic/glorys/$$(ls $(DEMO_DIR)/synthetic/glorys | head -n 1)
-	@echo "Synthetic ocean written to $(DEMO_DIR)/synthetic (see $(DEMO_DIR)/synthetic/manifest.json)"
+	$(BIN)/ocean forecast --out $(DEMO_DIR)/forecasts
+	@echo "Open it in Python with: import ocean; ocean.open_forecasts('$(DEMO_DIR)/forecasts')"
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
