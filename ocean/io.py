@@ -31,7 +31,8 @@ from ocean import variables as V
 from ocean.errors import DataError
 from ocean.grid import wrap_longitude
 
-__all__ = ["open_source", "detect_source", "check_values", "resolve_paths", "open_raw", "require_canonical"]
+__all__ = ["open_source", "detect_source", "check_values", "resolve_paths", "open_raw", "require_canonical",
+           "check_complete"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def open_raw(path: Path, chunks="auto") -> xr.Dataset:
         if path.is_dir() or path.suffix == ".zarr":
             return xr.open_zarr(path, chunks=chunks, decode_timedelta=False)
         engine = "netcdf4" if _is_hdf5_or_netcdf(path) else None
+        check_complete(path)
         return xr.open_dataset(path, chunks=chunks, engine=engine, decode_timedelta=False)
     except DataError:
         raise
@@ -72,6 +74,34 @@ def open_raw(path: Path, chunks="auto") -> xr.Dataset:
             f"cannot be read as NetCDF or Zarr ({type(exc).__name__}: {exc})", file=path,
             hint="The file may be truncated or not finished downloading; fetch it again",
         ) from exc
+
+
+def check_complete(path) -> None:
+    """Refuse a truncated classic (CDF-1/2/5) NetCDF file.
+
+    The netCDF C library opens such a file and reads the missing part as
+    zeros; a NetCDF-4 (HDF5) file is checked by HDF5 itself when opened.
+    scipy's reader maps the variables onto the file and fails when the
+    file is shorter than its header says.
+    """
+    import warnings
+
+    import scipy.io
+
+    path = Path(path)
+    if path.is_dir():
+        return
+    with open(path, "rb") as f:
+        if f.read(3) != b"CDF":
+            return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scipy.io.netcdf_file(path, "r", mmap=True).close()
+    except (ValueError, TypeError, OSError) as exc:
+        raise DataError("the file is truncated or damaged (classic NetCDF)", file=path,
+                        found=f"{path.stat().st_size} bytes ({exc})", expected="the size its header declares",
+                        hint="The download may have stopped early; fetch the file again") from None
 
 
 def _is_hdf5_or_netcdf(path: Path) -> bool:

@@ -32,7 +32,7 @@ from ocean.errors import DataError
 from ocean.io import open_source, resolve_paths
 from pipelines.recipe import SourceSpec
 
-__all__ = ["GriddedSource", "open_gridded", "open_bathymetry", "check_complete", "DAY"]
+__all__ = ["GriddedSource", "open_gridded", "open_bathymetry", "DAY"]
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,6 @@ def _mid_month(t: np.ndarray) -> np.ndarray:
 
 
 def _open_file(path: Path, spec: SourceSpec) -> xr.Dataset:
-    check_complete(path)
     chunks = {k: v for k, v in _CHUNKS.items() if spec.kind != "forcing" or k not in ("time", "valid_time")}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
@@ -163,32 +162,6 @@ def open_gridded(spec: SourceSpec) -> GriddedSource:
              times[keep][0], times[keep][-1])
     return GriddedSource(spec, tuple(parts), times[keep], tuple(w for w, k in zip(where, keep) if k),
                          tuple(labels_arr[keep].tolist()))
-
-
-def check_complete(path) -> None:
-    """Refuse a truncated classic (CDF-1/2/5) NetCDF file.
-
-    The netCDF C library opens such a file and reads the missing part as
-    zeros; a NetCDF-4 (HDF5) file is checked by HDF5 itself when opened.
-    scipy's reader maps the variables onto the file and fails when the
-    file is shorter than its header says.
-    """
-    import scipy.io
-
-    path = Path(path)
-    if path.is_dir():
-        return
-    with open(path, "rb") as f:
-        if f.read(3) != b"CDF":
-            return
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scipy.io.netcdf_file(path, "r", mmap=True).close()
-    except (ValueError, TypeError, OSError) as exc:
-        raise DataError("the file is truncated or damaged (classic NetCDF)", file=path,
-                        found=f"{path.stat().st_size} bytes ({exc})", expected="the size its header declares",
-                        hint="The download may have stopped early; fetch the file again") from None
 
 
 def within(days: np.ndarray, spec: SourceSpec) -> np.ndarray:
@@ -253,8 +226,6 @@ def _block_mean(block: np.ndarray) -> np.ndarray:
 def open_bathymetry(spec: SourceSpec) -> tuple[xr.DataArray, str]:
     """Static sea-floor depth (m, positive down, NaN on land) and its file label."""
     files = resolve_paths(list(spec.files))
-    for path in files:
-        check_complete(path)
     ds = open_source(files, spec.product, ["deptho"], chunks={}, check=False)
     depth = ds["deptho"]
     for dim in [d for d in depth.dims if d not in ("latitude", "longitude")]:

@@ -33,7 +33,8 @@ from ocean.grid import EARTH_RADIUS, Grid
 from ocean.io import resolve_paths
 from pipelines.checks import check_values
 from pipelines.recipe import SourceSpec
-from pipelines.sources import check_complete, within
+from ocean.io import check_complete
+from pipelines.sources import within
 
 __all__ = ["SwathSource", "open_swath", "target_area", "resample_day"]
 

@@ -111,3 +111,12 @@ def test_cli_info_on_bad_file_exits_3_and_names_it(tmp_path, capsys):
     f.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
     assert main(["info", str(f)]) == 3
     assert "cut.nc" in capsys.readouterr().err
+
+
+def test_truncated_classic_netcdf_is_refused_not_read_as_zeros(tiny_ocean, tmp_path):
+    full = tmp_path / "classic.nc"
+    tiny_ocean.to_netcdf(full, format="NETCDF3_64BIT")
+    cut = tmp_path / "classic_cut.nc"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"classic_cut\.nc.*truncated"):
+        open_source(cut, "glorys")
