@@ -29,6 +29,7 @@ def request_from_args(args, init=None, cube=None):
 
     return ForecastRequest(init=init, model=args.model, cube=cube, out=args.out, leads=args.leads,
                            heads=tuple(h for h in args.heads.split(",") if h), forcing=tuple(args.forcing),
+                           forcing_from_cube=getattr(args, "forcing_from_cube", False),
                            force=args.force, dry_run=args.dry_run, wait=args.wait,
                            quicklooks=not args.no_quicklooks)
 
@@ -56,6 +57,9 @@ def register(sub) -> None:
                                                   "or today for the synthetic default)")
     p.add_argument("--cube", type=Path, metavar="CUBE.zarr", help="training cube holding the initial state")
     add_forecast_options(p)
+    p.add_argument("--forcing-from-cube", action="store_true",
+                   help="with --cube: force the rollout with the cube's own forcing for the lead days "
+                        "(\"perfect forcing\", for hindcasts) instead of a forcing forecast or climatology")
     p.set_defaults(func=run)
 
 

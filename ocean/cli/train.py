@@ -1,7 +1,7 @@
 """``ocean train THING --config CONFIG``: train a model from a typed YAML config.
 
 Trainable things are registered in :data:`TRAINABLES`; each adds its own
-sub-subcommand (``ocean train backbone``, later ``ocean train head NAME``,
+sub-subcommand (``ocean train backbone``, ``ocean train head NAME``,
 ``ocean train enso``). To add one, write a module-level function and
 register it here::
 
@@ -98,6 +98,34 @@ def _train_enso(args: argparse.Namespace) -> int:
 register_trainable(Trainable("enso", "train the ENSO model (3D-Geoformer): pre-training on the synthetic "
                              "ocean or transfer on reanalysis (configs/train/enso*.yaml)", _train_enso,
                              _backbone_arguments))
+
+
+def _train_head(args: argparse.Namespace) -> int:
+    _passive_openmp()
+    from downstream.config import load_head_config
+    from downstream.registry import get_head
+    from downstream.train import train_head
+
+    spec = get_head(args.name)
+    config = load_head_config(args.config, spec.config_type, args.set or ())
+    result = train_head(args.name, config, provenance={"config": str(args.config), "overrides": list(args.set or ())},
+                        resume=args.resume)
+    p = result.parameters
+    log.info("head %s trained in %.1f min; trainable share %.2f%% (%s of %s parameters); checkpoint %s%s",
+             args.name, result.seconds / 60, 100 * p["trainable_share"], f"{p['trainable_parameters']:,}",
+             f"{p['total_parameters']:,}", result.checkpoint,
+             f"; model directory {result.model_dir}" if result.model_dir else "")
+    return 0
+
+
+def _head_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the head to train (e.g. downscaling)")
+    p.add_argument("--resume", metavar="CKPT", help="resume from a checkpoint of this run")
+
+
+register_trainable(Trainable("head", "train a downstream head on a frozen backbone "
+                             "(`ocean train head NAME --config configs/train/NAME*.yaml`)", _train_head,
+                             _head_arguments))
 
 
 def register(sub) -> None:

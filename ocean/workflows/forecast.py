@@ -14,7 +14,12 @@
 4. under a lock for (output root, init): skip if the forecast exists (unless
    ``force``), roll out lead by lead, put NaN back over land, write into a
    hidden temporary store and publish it with one rename;
-5. run the enabled downstream heads into groups of the same store;
+5. run the enabled downstream heads (``--heads NAME[,NAME=HEAD_DIR]``) inside
+   the same rollout loop — each lead's previous and new state, forcing and
+   backbone features go to :class:`downstream.runtime.HeadSet` — and write
+   each head's fields as a group of the same store (docs/downstream.md);
+   heads are resolved, loaded and checked against the backbone before the
+   rollout starts, so an unknown head or a mismatched backbone fails early;
 6. draw quicklook PNGs (SST, SSH, surface currents) beside it.
 
 Nothing here is CLI-specific: a notebook can call :func:`run_forecast`.
@@ -59,6 +64,7 @@ class ForecastRequest:
     leads: int = 30
     heads: tuple[str, ...] = ()
     forcing: tuple[str, ...] = ()
+    forcing_from_cube: bool = False  # hindcasts: the cube's own forcing for the lead days ("perfect forcing")
     force: bool = False
     dry_run: bool = False
     wait: float = 0.0
@@ -69,6 +75,9 @@ class ForecastRequest:
     def __post_init__(self) -> None:
         if not 1 <= self.leads <= 366:
             raise ConfigError(f"--leads must be between 1 and 366 days, found {self.leads}")
+        if self.forcing_from_cube and (self.forcing or not self.cube):
+            raise ConfigError("--forcing-from-cube needs --cube and no --forcing (it takes the cube's own forcing "
+                              f"for the lead days); found cube={self.cube}, forcing={list(self.forcing)}")
 
 
 @dataclass
@@ -95,6 +104,7 @@ def run_forecast(req: ForecastRequest) -> ForecastResult:
     source = _source(req, fc)
     init = source.init
     final = forecast_path(req.out, init)
+    heads = _prepare_heads(req, fc, model_dir, init)
     log.info("forecast %s from %s: model %s (%s), %d leads -> %s", init.date(), source.label, meta.preset,
              model_dir, req.leads, final)
     state_ds, mask = source.initial_state()
@@ -111,7 +121,7 @@ def run_forecast(req: ForecastRequest) -> ForecastResult:
             return ForecastResult("exists", final, init, forcing_source, timings=timings)
         cleanup_stale(req.out)
         t1 = time.perf_counter()
-        _write(req, fc, batch, forcing, mask, init, forcing_source, model_dir, source.label)
+        _write(req, fc, batch, forcing, mask, init, forcing_source, model_dir, source.label, heads)
         timings["rollout_and_write"] = time.perf_counter() - t1
     result = ForecastResult("written", final, init, forcing_source, timings=timings)
     if req.quicklooks:
@@ -142,7 +152,8 @@ def _initial_batch(state_ds: xr.Dataset, mask: np.ndarray, fc):
     return batch
 
 
-def _write(req, fc, batch, forcing: torch.Tensor, mask: np.ndarray, init, forcing_source, model_dir, label) -> None:
+def _write(req, fc, batch, forcing: torch.Tensor, mask: np.ndarray, init, forcing_source, model_dir, label,
+           heads=None) -> None:
     from tqdm.auto import tqdm
 
     meta = fc.metadata
@@ -152,11 +163,15 @@ def _write(req, fc, batch, forcing: torch.Tensor, mask: np.ndarray, init, forcin
              "history": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} ocean forecast"}
     nz = len(meta.levels)
     with ForecastWriter(req.out, init, batch.grid, meta.levels, meta.variables, req.leads, attrs) as writer:
-        steps = fc.rollout(batch.state[:, 0], forcing)
+        previous = batch.state[:, 0]
+        steps = fc.rollout(previous, forcing)
         for i, state in enumerate(tqdm(steps, total=req.leads, desc="forecast", unit="day", disable=None)):
             writer.write_lead(i, _fields(state[0].numpy(), meta.variables, nz, mask))
-        if req.heads:
-            _run_heads(req.heads, writer)
+            if heads:
+                heads.step(i, previous, state, forcing[:, i])
+            previous = state
+        for name, ds in (heads.results() if heads else ()):
+            writer.write_group(name, ds)
 
 
 def _fields(state: np.ndarray, variables: Sequence[str], nz: int, mask: np.ndarray) -> dict:
@@ -173,8 +188,13 @@ def _fields(state: np.ndarray, variables: Sequence[str], nz: int, mask: np.ndarr
     return out
 
 
-def _run_heads(heads: Sequence[str], writer: ForecastWriter) -> None:
-    raise ConfigError(f"unknown head(s) {list(heads)}: no downstream heads are installed yet")
+def _prepare_heads(req: ForecastRequest, fc, model_dir: Path, init):
+    """The requested downstream heads, loaded and checked before the rollout (None when none)."""
+    if not req.heads:
+        return None
+    from downstream.runtime import prepare_heads
+
+    return prepare_heads(req.heads, fc, model_dir, init, req.leads)
 
 
 def _quicklooks(req: ForecastRequest, final: Path, init) -> list[Path]:
@@ -280,6 +300,8 @@ class _CubeSource(_Source):
         if self.req.forcing:
             return (_forcing_tensor(_forecast_forcing(self.req.forcing, dates, meta.forcing_variables, self.grid),
                                     meta.forcing_variables), f"forcing forecast {self.req.forcing[0]}")
+        if self.req.forcing_from_cube:
+            return self._cube_forcing(dates)
         from ocean.metrics import climatology_at, daily_climatology
 
         from ocean.cube import open_statistics
@@ -300,6 +322,21 @@ class _CubeSource(_Source):
                             hint="Give a forcing forecast with --forcing, fewer --leads, or a cube spanning a year")
         log.warning("no forcing forecast given: using the cube's day-of-year forcing climatology (%s)", span)
         return _forcing_tensor(daily, meta.forcing_variables), f"climatology of the cube's forcing ({span}, 31-day window)"
+
+
+    def _cube_forcing(self, dates: pd.DatetimeIndex) -> tuple[torch.Tensor, str]:
+        """The cube's own forcing on the lead days: "perfect forcing", for hindcasts."""
+        meta = self.fc.metadata
+        times = pd.DatetimeIndex(self.cube["time"].values)
+        missing = dates.difference(times)
+        if len(missing):
+            raise DataError("the cube does not hold the forcing for every lead", file=self.req.cube, variable="time",
+                            found=f"{len(missing)} lead days missing, e.g. {missing[0].date()}",
+                            expected=f"daily forcing {dates[0].date()}..{dates[-1].date()} "
+                                     f"(the cube spans {times[0].date()}..{times[-1].date()})",
+                            hint="Use fewer --leads or an earlier --init")
+        daily = self.cube[list(meta.forcing_variables)].sel(time=dates.values).load()
+        return _forcing_tensor(daily, meta.forcing_variables), f"the cube's own forcing (perfect forcing, {self.req.cube})"
 
 
 class _SyntheticSource(_Source):
