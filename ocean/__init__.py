@@ -21,6 +21,10 @@ _LAZY = {
     "Levels": "ocean.levels",
     "Batch": "ocean.batch",
     "open_source": "ocean.io",
+    "open_forecasts": "ocean.forecast_store",
+    "open_hindcast": "ocean.workflows.hindcast",
+    "run_hindcast": "ocean.workflows.hindcast",
+    "HindcastRequest": "ocean.workflows.hindcast",
 }
 
 
@@ -28,3 +32,8 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'ocean' has no attribute {name!r}")
+
+
+# The ``ds.ocean`` / ``da.ocean`` accessor: ocean.accessor imports only numpy and
+# xarray (plotting libraries load inside its methods), never torch.
+from ocean import accessor as _accessor  # noqa: E402,F401

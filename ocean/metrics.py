@@ -11,6 +11,13 @@ Conventions (DESIGN.md "Evaluation"):
   over inits (xskillscore only has the centred Pearson correlation);
 * results are an ``xarray.Dataset`` with dims ``metric x region x lead_time
   [x depth]``, one variable per field.
+
+For hindcasts (``ocean.workflows.hindcast``) the same metrics are pooled over
+blocks of inits (:func:`partial_scores` + :func:`combine_scores`, equal to
+:func:`score` on the whole set), against a least-squares annual-harmonic
+climatology streamed from the cube (:func:`fit_harmonic_climatology`), with
+mixed-layer depth and geostrophic currents as extra fields
+(:func:`derived_fields`) and Niño3.4 scored by lead (:func:`index_scores`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from ocean.errors import DataError
 from ocean.grid import REGIONS, Region
 
 __all__ = ["weights", "region_masks", "align_reference", "persistence", "climatology_at",
-           "daily_climatology", "score", "acc", "summarise", "METRICS"]
+           "daily_climatology", "score", "acc", "summarise", "METRICS", "fit_harmonic_climatology",
+           "harmonic_climatology_at", "derived_fields", "partial_scores", "combine_scores", "regions_from_config",
+           "index_scores"]
 
 METRICS = ("rmse", "bias", "acc")
 _SPACE = ("latitude", "longitude")
@@ -159,3 +168,225 @@ def summarise(scores: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """Stack the scores of several systems (model, baselines) along a ``system`` dim."""
     names = list(scores)
     return xr.concat([scores[n] for n in names], dim=xr.DataArray(names, dims="system", name="system"))
+
+
+# --------------------------------------------------------------------------------------
+# Hindcasts: a smooth climatology streamed from a cube, derived ocean fields, and scores
+# pooled over blocks of inits (memory bounded by one block).
+# --------------------------------------------------------------------------------------
+
+#: Days per year of the harmonic climatology's basis (mean tropical year).
+YEAR_DAYS = 365.2425
+_EPOCH = np.datetime64("2000-01-01", "ns")
+
+
+def _harmonic_basis(time: np.ndarray, harmonics: int) -> np.ndarray:
+    """``(time, 1 + 2 * harmonics)``: 1, cos(k w t), sin(k w t) for k = 1..harmonics."""
+    days = (np.asarray(time, dtype="datetime64[ns]") - _EPOCH) / np.timedelta64(1, "D")
+    phase = 2 * np.pi * days[:, None] * np.arange(1, harmonics + 1)[None, :] / YEAR_DAYS
+    cols = [np.ones((days.size, 1))]
+    for k in range(harmonics):
+        cols += [np.cos(phase[:, k:k + 1]), np.sin(phase[:, k:k + 1])]
+    return np.concatenate(cols, axis=1)
+
+
+def fit_harmonic_climatology(reference: xr.Dataset, period: tuple[str, str] | None = None, harmonics: int = 3,
+                             block_days: int = 64) -> xr.Dataset:
+    """Least-squares annual-harmonic climatology of ``reference`` (``time, ...``), streamed.
+
+    Returns coefficients ``(harmonic, ...)`` (mean, then a cos/sin pair per
+    harmonic) in float64: seven numbers per point for three harmonics, where a
+    day-of-year climatology keeps 366. Three harmonics resolve the seasonal
+    cycle about as a 31-day running window does. The data are read
+    ``block_days`` at a time, so memory is one block plus the coefficients.
+    A period shorter than a year cannot separate the harmonics: the
+    climatology is then the period mean (``harmonics`` 0, with a warning).
+    A point that is NaN on any day of the period is NaN (land).
+    """
+    import logging
+
+    ref = reference.sel(time=slice(*period)) if period else reference
+    times = ref["time"].values
+    if times.size == 0:
+        raise DataError("the climatology period selects no dates", variable="time", found=period,
+                        expected=f"dates within {str(reference.time.values[0])[:10]}..{str(reference.time.values[-1])[:10]}")
+    span = (times[-1] - times[0]) / np.timedelta64(1, "D") + 1
+    n = harmonics if span >= 365 else 0
+    if n < harmonics:
+        logging.getLogger(__name__).warning(
+            "climatology period %s..%s is shorter than a year: using its mean (no seasonal cycle)",
+            str(times[0])[:10], str(times[-1])[:10])
+    basis = _harmonic_basis(times, n)
+    gram_inv = np.linalg.pinv(basis.T @ basis)
+    sums = {v: 0.0 for v in ref.data_vars}
+    bad = {v: False for v in ref.data_vars}
+    for start in range(0, times.size, block_days):
+        part = ref.isel(time=slice(start, start + block_days)).load()
+        b = basis[start:start + block_days]
+        for v in ref.data_vars:
+            x = part[v].transpose("time", ...).values.astype(np.float64)
+            finite = np.isfinite(x)
+            bad[v] = bad[v] | ~finite.all(axis=0)
+            sums[v] = sums[v] + np.tensordot(b.T, np.where(finite, x, 0.0), axes=1)
+    out = {}
+    for v, da in ref.data_vars.items():
+        coef = np.tensordot(gram_inv, sums[v], axes=1)
+        coef[:, bad[v]] = np.nan
+        other = [d for d in da.dims if d != "time"]
+        out[v] = (("harmonic", *other), coef, da.attrs)
+    coords = {c: ref[c] for c in ref.coords if "time" not in ref[c].dims}
+    return xr.Dataset(out, coords={**coords, "harmonic": np.arange(1 + 2 * n)}, attrs={
+        "climatology": f"{n} annual harmonics + mean, least squares", "harmonics": n,
+        "period_start": str(times[0])[:10], "period_end": str(times[-1])[:10], "year_days": YEAR_DAYS})
+
+
+def harmonic_climatology_at(coefs: xr.Dataset, valid_time: xr.DataArray) -> xr.Dataset:
+    """The harmonic climatology evaluated at ``valid_time`` (dims of ``valid_time``), float32."""
+    n = (coefs.sizes["harmonic"] - 1) // 2
+    flat = np.asarray(valid_time.values).ravel()
+    basis = xr.DataArray(_harmonic_basis(flat, n).reshape(*valid_time.shape, -1), dims=(*valid_time.dims, "harmonic"),
+                         coords={d: valid_time[d] for d in valid_time.dims if d in valid_time.coords})
+    out = xr.Dataset({v: xr.dot(basis, coefs[v], dim="harmonic").astype(np.float32).assign_attrs(coefs[v].attrs)
+                      for v in coefs.data_vars})
+    return out.transpose(*valid_time.dims, ...)
+
+
+def derived_fields(ds: xr.Dataset) -> xr.Dataset:
+    """Mixed-layer depth (``mld``, from ``thetao`` and ``so`` with gsw) and geostrophic currents from ``zos``.
+
+    Whatever the inputs allow: ``mld`` needs ``thetao``, ``so`` and levels
+    reaching 10 m; ``ugos``/``vgos`` need ``zos`` (NaN within 0.5° of the
+    equator). Dims of the inputs without ``depth``.
+    """
+    from ocean.diagnostics import geostrophic_currents, mixed_layer_depth
+
+    out = xr.Dataset()
+    if "thetao" in ds and "so" in ds and "depth" in ds.dims and float(ds["depth"].max()) >= 10.0:
+        out["mld"] = mixed_layer_depth(ds["thetao"], ds["so"]).astype(np.float32)
+    if "zos" in ds:
+        geo = geostrophic_currents(ds["zos"])
+        out["ugos"], out["vgos"] = geo["ugos"].astype(np.float32), geo["vgos"].astype(np.float32)
+    return out
+
+
+def partial_scores(forecast: xr.Dataset, reference: xr.Dataset, climatology: xr.Dataset | None,
+                   masks: xr.DataArray, variables: Sequence[str] | None = None) -> xr.Dataset:
+    """Additive pieces of RMSE, bias and ACC for one block of inits (see :func:`combine_scores`).
+
+    ``forecast``, ``reference`` and ``climatology`` are aligned (``init_time,
+    lead_time, [depth,] latitude, longitude``) and in memory; ``masks`` from
+    :func:`region_masks`. Per variable, dims ``region, lead_time[, depth]``:
+    ``{v}_w`` (sum of the weights of the valid points over inits and space),
+    ``{v}_mse`` and ``{v}_me`` (weighted sums of squared and signed errors),
+    ``{v}_acc`` (sum over inits of the per-init uncentred ACC) and ``{v}_n``
+    (how many inits have an ACC).
+
+    The weighted sums are xarray's weighted reductions (``DataArray.weighted``,
+    one ``xr.dot`` for all regions at once). xskillscore's weighted RMSE, which
+    :func:`score` calls, broadcasts the weights to the data's shape and checks
+    them element by element as Python objects: about 40 times slower on a
+    hindcast, for the same numbers (``tests/test_hindcast.py`` checks that the
+    pooled scores equal :func:`score`'s).
+    """
+    variables = list(variables or [v for v in forecast.data_vars if v in reference.data_vars])
+    w = xr.DataArray(masks.transpose("region", *_SPACE).values * weights(forecast["latitude"]).values[None, :, None],
+                     dims=("region", *_SPACE))
+    dims = ["init_time", *_SPACE]
+    out = {}
+    for v in variables:
+        # Bare arrays (dims, no coordinates): nothing to align, so xarray's overhead stays small.
+        order = ["init_time", "lead_time", *[d for d in forecast[v].dims if d not in (*dims, "lead_time")], *_SPACE]
+        f, r = (_bare(ds[v].transpose(*order)) for ds in (forecast, reference))
+        err = f - r  # NaN where either is
+        weighted = err.weighted(w)
+        parts = {"w": weighted.sum_of_weights(dims), "mse": (err**2).weighted(w).sum(dims), "me": weighted.sum(dims)}
+        if climatology is not None and v in climatology:
+            c = _bare(climatology[v].transpose(*order))
+            valid = err.notnull()
+            fa, ra = (f - c).where(valid), (r - c).where(valid)
+            num = (fa * ra).weighted(w).sum(_SPACE)
+            den = np.sqrt((fa**2).weighted(w).sum(_SPACE) * (ra**2).weighted(w).sum(_SPACE))
+            a = num / den.where(den > 0)
+            parts["acc"], parts["n"] = a.fillna(0.0).sum("init_time"), a.notnull().sum("init_time")
+        else:
+            parts["acc"] = parts["n"] = xr.zeros_like(parts["w"])
+        coords = {d: forecast[d] for d in order[1:-2] if d in forecast.coords}
+        for key, da in parts.items():
+            out[f"{v}_{key}"] = da.transpose("region", ...).astype(np.float64).assign_coords(coords)
+    return xr.Dataset(out).assign_coords(region=masks["region"].values)
+
+
+def _bare(da: xr.DataArray) -> xr.DataArray:
+    return xr.DataArray(np.asarray(da.values), dims=da.dims)
+
+
+def combine_scores(parts: Sequence[xr.Dataset], attrs: Mapping[str, Mapping] | None = None) -> xr.Dataset:
+    """Pool :func:`partial_scores` of several blocks: dims ``metric, region, lead_time[, depth]``.
+
+    RMSE and bias pool the weighted squared / signed errors over all inits
+    (exactly what :func:`score` gives on the whole set); ACC is the mean of
+    the per-init ACCs.
+    """
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    names = list(dict.fromkeys(str(k).rsplit("_", 1)[0] for k in total.data_vars))
+    out = {}
+    for v in names:
+        w = total[f"{v}_w"].where(total[f"{v}_w"] > 0)
+        n = total[f"{v}_n"].where(total[f"{v}_n"] > 0)
+        m = [np.sqrt(total[f"{v}_mse"] / w), total[f"{v}_me"] / w, total[f"{v}_acc"] / n]
+        da = xr.concat(m, dim=xr.DataArray(list(METRICS), dims="metric", name="metric"))
+        out[v] = da.transpose("metric", "region", "lead_time", ...).assign_attrs((attrs or {}).get(v, {}))
+    return xr.Dataset(out)
+
+
+def regions_from_config(path) -> list[Region]:
+    """Custom region boxes from a YAML file.
+
+    A mapping (or a list of boxes with a ``name``) under ``regions``::
+
+        regions:
+          north_atlantic: {lon_min: -80, lon_max: 0, lat_min: 30, lat_max: 65}
+          dateline: {lon_min: 160, lon_max: -160, lat_min: -10, lat_max: 10}  # lon_min > lon_max: crosses 180
+
+    Longitudes in degrees east, either convention.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from ocean.errors import ConfigError
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the regions config ({exc})") from exc
+    items = doc.get("regions", doc) if isinstance(doc, Mapping) else doc
+    if isinstance(items, Mapping):
+        items = [{"name": k, **(v or {})} for k, v in items.items()]
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{path}: expected a list or mapping of boxes under 'regions', found {type(items).__name__}")
+    regions = []
+    for item in items:
+        try:
+            regions.append(Region.from_dict(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: region {item!r} cannot be used ({type(exc).__name__}: {exc}); expected "
+                              "name, lon_min, lon_max, lat_min, lat_max in degrees") from exc
+    return regions
+
+
+def index_scores(forecast: Mapping[str, xr.DataArray], truth: xr.DataArray) -> xr.Dataset:
+    """ACC (Pearson over inits) and RMSE of an index, by lead, for each system.
+
+    ``forecast[system]`` and ``truth`` have dims ``init_time, lead_time``
+    (e.g. Niño3.4 anomalies); fewer than 3 inits give NaN.
+    """
+    stacked = xr.concat([forecast[s] for s in forecast], dim=xr.DataArray(list(forecast), dims="system", name="system"))
+    enough = truth.sizes["init_time"] >= 3
+    acc_ = xs.pearson_r(stacked, truth, dim="init_time", skipna=True) if enough \
+        else xr.full_like(stacked.isel(init_time=0, drop=True), np.nan)
+    return xr.Dataset({"acc": acc_.assign_attrs(long_name="anomaly correlation over inits (Pearson)", units="1"),
+                       "rmse": xs.rmse(stacked, truth, dim="init_time", skipna=True).assign_attrs(
+                           long_name="root-mean-square error over inits", units=truth.attrs.get("units", ""))})
