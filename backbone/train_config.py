@@ -137,8 +137,11 @@ def _set(d: dict, dotted: str, value: Any) -> None:
         cur[last] = value
 
 
-def load_train_config(path: "str | os.PathLike", overrides: Sequence[str] = ()) -> TrainConfig:
-    """Read a YAML training config and apply ``key.path=value`` overrides."""
+def read_yaml_config(path: "str | os.PathLike", overrides: Sequence[str] = ()) -> dict:
+    """A YAML training config as plain data, with ``key.path=value`` overrides applied.
+
+    The one reader behind every ``ocean train`` config (backbone, heads, ENSO).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"training config {path} not found; the shipped ones are in configs/train/")
@@ -146,12 +149,28 @@ def load_train_config(path: "str | os.PathLike", overrides: Sequence[str] = ()) 
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a training config is a mapping of sections, found {type(raw).__name__}")
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set expects key.path=value, found {item!r}")
         key, value = item.split("=", 1)
         _set(raw, key.strip(), yaml.safe_load(value))
+    return raw
+
+
+def load_typed_config(path: "str | os.PathLike", config_type: type, overrides: Sequence[str] = (),
+                      defaults: dict | None = None):
+    """``config_type.from_dict`` of :func:`read_yaml_config`; errors name the file."""
+    raw = read_yaml_config(path, overrides)
+    for key, value in (defaults or {}).items():
+        raw.setdefault(key, value)
     try:
-        return TrainConfig.from_dict(raw)
+        return config_type.from_dict(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_train_config(path: "str | os.PathLike", overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a YAML training config and apply ``key.path=value`` overrides."""
+    return load_typed_config(path, TrainConfig, overrides)

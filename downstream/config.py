@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, TypeVar
 
-import yaml
-
 from backbone.config import from_plain
-from backbone.train_config import OptimConfig, TrainerConfig, _set
+from backbone.train_config import OptimConfig, TrainerConfig, load_typed_config
 from ocean.errors import ConfigError
 
 __all__ = ["PeftConfig", "ScheduleConfig", "HeadTrainConfig", "load_head_config"]
@@ -101,20 +99,4 @@ class HeadTrainConfig:
 
 def load_head_config(path: "str | os.PathLike", config_type: type[C], overrides: Sequence[str] = ()) -> C:
     """Read a head's YAML training config into ``config_type``, applying ``key.path=value`` overrides."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"training config {path} not found; the shipped ones are in configs/train/")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key.path=value, found {item!r}")
-        key, value = item.split("=", 1)
-        _set(raw, key.strip(), yaml.safe_load(value))
-    raw.setdefault("name", path.stem)
-    try:
-        return config_type.from_dict(raw)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return load_typed_config(path, config_type, overrides, defaults={"name": Path(path).stem})
