@@ -19,7 +19,7 @@ Submodules load lazily; ``import backbone`` does not import Lightning.
 
 from __future__ import annotations
 
-import importlib
+from ocean.lazy import lazy_attributes
 
 __all__ = ["FourierMAE", "Forecaster", "ModelConfig", "get_preset", "list_presets", "register_preset"]
 
@@ -33,7 +33,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'backbone' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

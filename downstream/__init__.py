@@ -28,7 +28,7 @@ Submodules load lazily; ``import downstream`` imports neither torch nor Lightnin
 
 from __future__ import annotations
 
-import importlib
+from ocean.lazy import lazy_attributes
 
 __all__ = ["FrozenBackbone", "HeadSpec", "HeadModel", "get_head", "list_heads", "register_head", "train_head",
            "load_head", "load_head_config", "prepare_heads"]
@@ -47,7 +47,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'downstream' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -7,13 +7,14 @@ Importing ``ocean`` is cheap: submodules (and torch) load on first use.
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("ocean-forecast")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
+
+from ocean.lazy import lazy_attributes  # noqa: E402
 
 _LAZY = {
     "Grid": "ocean.grid",
@@ -28,10 +29,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ocean' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 # The ``ds.ocean`` / ``da.ocean`` accessor: ocean.accessor imports only numpy and
