@@ -144,7 +144,8 @@ _SPELLINGS: dict[str, set[str]] = {
     "m": {"m", "meters", "meter", "metre", "metres"},
     "Pa": {"Pa", "pascal", "Pascal"},
     "s": {"s", "seconds", "second", "sec"},
-    "degree": {"degree", "degrees", "deg", "degrees_true", "degree_true", "degrees true"},
+    "degree": {"degree", "degrees", "deg", "degrees_true", "degree_true", "degrees true", "degree true",
+               "Degree true"},  # ERA5 wave directions (mwd) say "Degree true"
     "mg m-3": {"mg m-3", "mg/m^3", "mg/m3", "milligram m-3", "mg m**-3"},
     "mmol m-3": {"mmol m-3", "mmol/m^3", "mmol/m3", "mmol m**-3", "mmol.m-3"},
     "mg m-3 day-1": {"mg m-3 day-1", "mg/m^3/day", "mg m-3 d-1"},
@@ -312,6 +313,21 @@ LEXICONS: Mapping[str, Lexicon] = {
               "VTPK": {"components": ("pp1d",), "default_units": "s"},
               "VMDR": {"components": ("mwd",), "default_units": "degree"}},
              _GEO_DIMS, frequency=None),
+        # Monthly ocean reanalyses for the ENSO head (downstream.enso.readers regrids them).
+        # GODAS's uflx/vflx are NCEP momentum fluxes, positive upward (a westerly wind gives uflx < 0),
+        # so the stress on the ocean is tauuo = -uflx, tauvo = -vflx.
+        _lex("godas", "NCEP GODAS monthly (pottmp in K on `level`; uflx/vflx positive upward)",
+             {"thetao": "pottmp", "tauuo": {"components": ("uflx",), "scale": -1.0},
+              "tauvo": {"components": ("vflx",), "scale": -1.0}},
+             {**_GEO_DIMS, "level": "depth"}, frequency="monthly"),
+        _lex("oras5", "ECMWF ORAS5 monthly on the ORCA curvilinear grid (nav_lat/nav_lon 2-D; "
+             "read with downstream.enso.readers)",
+             {"thetao": "votemper", "tauuo": "sozotaux", "tauvo": "sometauy"},
+             {**_GEO_DIMS, "time_counter": "time"}, frequency="monthly"),
+        _lex("soda", "SODA 3.x monthly (MOM B-grid: temp on xt/yt_ocean, taux/tauy on xu/yu_ocean)",
+             {"thetao": "temp", "tauuo": "taux", "tauvo": "tauy"},
+             {**_GEO_DIMS, "xt_ocean": "longitude", "yt_ocean": "latitude", "st_ocean": "depth"},
+             frequency="monthly"),
         _lex("bathymetry", "Topography / bathymetry (ETOPO, GEBCO; elevation negative below sea level)",
              {"deptho": {"components": ("topo",), "scale": -1.0}}, {**_GEO_DIMS, "topo_lat": "latitude", "topo_lon": "longitude"},
              frequency=None),
