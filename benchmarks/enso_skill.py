@@ -9,7 +9,7 @@ recharge oscillator (the true oscillator state ``T, h, D`` at the last
 observed month propagated exactly with the generator's matrices, no noise),
 plus the observed index's standard deviation and lag autocorrelations::
 
-    nice -n 15 .venv/bin/python benchmarks/enso_skill.py outputs/enso/model --out outputs/enso/scores
+    nice -n 15 .venv/bin/python benchmarks/enso_skill.py --stride 3 --out outputs/enso/scores   # the shipped model
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import xarray as xr
 
 from downstream.enso.evaluate import SYSTEMS, enso_hindcast, markdown_table
@@ -28,6 +29,22 @@ def test_ocean_train_enso_tiny_config(tmp_path):
     assert meta["kind"] == "head/enso" and meta["provenance"]["steps"] == 2
     assert meta["provenance"]["data"]["test"] == ["1995-01-01", "1997-12-31"]
     assert (out / "checkpoints" / "enso-final.ckpt").is_file()
+    # a model directory from a checkpoint (how a run cut short is exported): same weights, same data
+    from downstream.enso.forecaster import EnsoForecaster
+    from downstream.enso.train import main as export_main
+
+    export_main(["--config", str(ROOT / "configs/train/enso_tiny.yaml"), "--checkpoint",
+                 str(out / "checkpoints" / "enso-final.ckpt"), "--export", str(out / "exported"),
+                 "--set", "data.synthetic.years=8", "--set", "data.train=[1990-01-01, 1994-12-31]",
+                 "--set", "data.val=[1995-01-01, 1997-12-31]", "--set", "data.test=[1995-01-01, 1997-12-31]",
+                 "--train-seconds", "1.5", "--note", "test"])
+    a, b = EnsoForecaster.load(out / "model"), EnsoForecaster.load(out / "exported")
+    meta = json.loads((out / "exported" / "metadata.json").read_text())
+    assert meta["provenance"]["steps"] == 2 and meta["provenance"]["train_seconds"] == 1.5
+    assert set(meta["provenance"]["validation"]) == {"val/loss", "val/field_mse", "val/nino34_mse"}
+    for (k, v), (k2, v2) in zip(a.network.state_dict().items(), b.network.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2)
+    np.testing.assert_array_equal(a.climatology.values, b.climatology.values)
 
 
 def test_train_config_errors_are_bad_input(tmp_path):
@@ -90,3 +107,23 @@ def test_shipped_model_gives_the_default_outlook(tmp_path):
     ds = xr.open_dataset(tmp_path / "enso_outlook_2020-01.nc")
     assert ds.sizes["lead_time"] == 20 and ds["thetao"].shape == (20, 7, 20, 119)
     assert np.isfinite(ds["nino34"]).all() and float(abs(ds["nino34"]).max()) < 4
+
+
+def test_shipped_model_is_small_half_precision_and_beats_persistence():
+    """The shipped model: float16, about 16 MB, and skilful (a regression check on 4 starts; docs/enso.md)."""
+    from downstream.enso.outlook import default_model_dir, load_forecaster
+
+    path = default_model_dir()
+    if not (path / "metadata.json").is_file():
+        pytest.skip(f"no ENSO model shipped at {path}")
+    assert (path / "model.safetensors").stat().st_size < 16.5e6
+    fc = load_forecaster()
+    meta = fc.metadata
+    assert meta.extra["weights_dtype"] == "float16" and fc.config.name == "geoformer"
+    assert meta.provenance["data"]["synthetic"]["seed"] == 0 and meta.provenance["steps"] > 0
+    # 4 starts (2201-01 .. 2203-01, every 8 months) in the test period; the short fitting period keeps it cheap
+    period = ("2200-01-01", "2204-09-30")
+    scores = enso_hindcast(fc, period=period, fit_period=period, stride=8)
+    assert int(scores["count"]) == 4
+    rmse = scores["rmse"].sel(lead_time=slice(3, 12)).mean("lead_time")
+    assert float(rmse.sel(system="model")) < 0.7 * float(rmse.sel(system="persistence"))

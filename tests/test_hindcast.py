@@ -101,7 +101,7 @@ def test_rerun_reuses_forecasts_and_wires_enso(hindcast_dir, model_and_cube, reg
     assert "3 exists" in capsys.readouterr().out
     assert {p: (p / "zarr.json").stat().st_mtime_ns for p in stamps} == stamps
     xr.testing.assert_allclose(before.thetao, xr.open_dataset(hindcast_dir / "metrics.nc").thetao)
-    assert calls and calls[0]["out_dir"] == hindcast_dir / "enso"
+    assert calls and calls[0]["out_dir"] == hindcast_dir / "enso" and calls[0]["stride"] == 3
     assert "ENSO head" in (hindcast_dir / "report.md").read_text()
 
 

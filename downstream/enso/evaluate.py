@@ -108,9 +108,14 @@ def score_indices(forecast: xr.DataArray, observed: xr.DataArray) -> xr.Dataset:
     acc = xs.pearson_r(forecast, observed, dim="init_time", skipna=True)
     rmse = xs.rmse(forecast, observed, dim="init_time", skipna=True)
     month = forecast["init_time"].dt.month.rename("start_month")
-    maps = [xs.pearson_r(forecast.where(month == m, drop=True), observed.where(month == m, drop=True),
-                         dim="init_time", skipna=True).expand_dims(start_month=[m]) for m in range(1, 13)
-            if int((month == m).sum()) > 2]
+    maps = []
+    for m in range(1, 13):  # every start month; NaN where fewer than 3 starts (e.g. a stride of 3 or 4)
+        if int((month == m).sum()) > 2:
+            r = xs.pearson_r(forecast.where(month == m, drop=True), observed.where(month == m, drop=True),
+                             dim="init_time", skipna=True)
+        else:
+            r = xr.full_like(acc, np.nan)
+        maps.append(r.expand_dims(start_month=[m]))
     acc_map = xr.concat(maps, dim="start_month").transpose(*forecast.dims[:-2], "start_month", "lead_time")
     ds = xr.Dataset({"acc": acc, "rmse": rmse, "acc_map": acc_map,
                      "count": xr.DataArray(forecast.sizes["init_time"])})
@@ -164,7 +169,10 @@ def enso_hindcast(model=None, out_dir: "str | os.PathLike | None" = None, *, fie
     scores["nino34_observed"] = truth
     scores["damping"] = xr.DataArray(r[1:], dims="lead_time", attrs={"long_name": "r(lead + 1) of damped persistence"})
     scores.attrs = {"title": "ENSO hindcast scores (Nino3.4)", "test_period": f"{period[0]}/{period[1]}",
-                    "starts": len(inits), "stride_months": stride, "model": str(model or "shipped"),
+                    "starts": len(inits), "stride_months": stride,
+                    "model": ("shipped" if model is None else
+                              str(model) if isinstance(model, (str, os.PathLike)) else "an EnsoForecaster"),
+                    "model_sha256": fc.metadata.weights_sha256 if fc.metadata else "",
                     "climatology_period": "/".join(fc.climatology.period),
                     "persistence": "mean of the 3 months before init, held",
                     "damped_persistence": "persistence x lag autocorrelation r(lead+1) over the fitting period"}
@@ -220,14 +228,18 @@ def plot_skill(scores: xr.Dataset):
         ax_acc.plot(lead, scores["acc"].sel(system=s), style, ms=3, label=str(s))
         ax_rmse.plot(lead, scores["rmse"].sel(system=s), style, ms=3, label=str(s))
     ax_acc.axhline(0.5, color="0.5", lw=0.8)
-    ax_acc.set(xlabel="lead (months)", ylabel="ACC", title="Niño3.4 anomaly correlation", ylim=(-0.2, 1.0))
+    low = float(scores["acc"].min())
+    ax_acc.set(xlabel="lead (months)", ylabel="ACC", title="Niño3.4 anomaly correlation",
+               ylim=(min(-0.2, low - 0.05) if np.isfinite(low) else -0.2, 1.0))
     ax_rmse.set(xlabel="lead (months)", ylabel="RMSE (°C)", title="Niño3.4 RMSE")
     ax_acc.legend(fontsize=8)
     m = scores["acc_map"].sel(system="model")
     mesh = ax_map.pcolormesh(lead, m["start_month"].values, m.values, vmin=0, vmax=1, cmap="viridis",
                              shading="nearest")
-    cs = ax_map.contour(lead, m["start_month"].values, m.values, levels=[0.5], colors="w", linewidths=1)
-    ax_map.clabel(cs, fontsize=7)
+    v = m.values
+    if np.isfinite(v).any() and np.nanmin(v) < 0.5 < np.nanmax(v):
+        cs = ax_map.contour(lead, m["start_month"].values, v, levels=[0.5], colors="w", linewidths=1)
+        ax_map.clabel(cs, fontsize=7)
     ax_map.set(xlabel="lead (months)", ylabel="start month", title="model ACC by start month")
     fig.colorbar(mesh, ax=ax_map, shrink=0.85)
     for a in (ax_acc, ax_rmse):

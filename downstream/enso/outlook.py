@@ -163,7 +163,7 @@ def plot_plume(ds: xr.Dataset, ax=None):
         ax.text(valid[-1], y, f" {name}", va="bottom" if y > 0 else "top", ha="right", fontsize=8, color="0.35")
     init = pd.Timestamp(ds["init_time"].values)
     ax.axvline(init - pd.Timedelta(days=15), color="0.3", lw=0.8)
-    ax.set_title(f"Niño3.4 outlook from {init:%Y-%m} ({ds.attrs.get('source', '')[:40]})", fontsize=10)
+    ax.set_title(f"Niño3.4 outlook from {init:%Y-%m} ({ds.attrs.get('source', '').split(',')[0]})", fontsize=10)
     ax.set_ylabel("Niño3.4 (°C, 3-month mean)")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.grid(alpha=0.3)

@@ -252,26 +252,46 @@ def train_enso(config: TrainConfig, provenance: dict | None = None, resume: "str
 
 
 def export_checkpoint(config: TrainConfig, checkpoint: "str | Path", export: "str | Path",
-                      dtype: str | None = None, provenance: dict | None = None) -> EnsoForecaster:
+                      dtype: str | None = None, provenance: dict | None = None, validate: bool = True,
+                      **extra_provenance) -> EnsoForecaster:
     """Export a model directory from a Lightning checkpoint of ``config``'s run (e.g. one cut short).
 
     The data (climatology, statistics) are rebuilt from ``config`` exactly as
-    :func:`train_enso` does; the weights are the checkpoint's.
+    :func:`train_enso` does; the weights are the checkpoint's. With
+    ``validate`` the validation losses (autoregressive, as in training) are
+    computed and stored in the provenance; ``extra_provenance`` (e.g.
+    ``train_seconds=...``) is stored as given.
     """
+    if config.threads:
+        torch.set_num_threads(config.threads)
     parent = EnsoForecaster.load(config.init_from) if config.init_from else None
     data, cfg = prepare_data(config, parent)
-    # Lightning checkpoints are trusted local files written by this project's trainer
+    # a Lightning checkpoint written by this project's trainer (a trusted local file: it holds optimizer state)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     weights = {k[len("model."):]: v for k, v in state["state_dict"].items() if k.startswith("model.")}
-    network = Geoformer(cfg)
-    network.load_state_dict(weights)
+    module = EnsoModule(cfg.to_dict(), data.mask, data.nino34_weights(), nino34_weight=config.loss.nino34_weight)
+    module.model.load_state_dict(weights)
+    module.eval()
+    metrics: dict[str, float] = {}
+    if validate:
+        _, val_dl, _ = _loaders(config, data, cfg)
+        totals, n = {}, 0
+        with torch.no_grad():
+            for inputs, targets in val_dl:
+                parts = module.losses(module.model.predict(inputs), targets)
+                for k, v in parts.items():
+                    totals[k] = totals.get(k, 0.0) + float(v) * inputs.shape[0]
+                n += inputs.shape[0]
+        metrics = {f"val/{k}": v / max(1, n) for k, v in totals.items()}
     step = int(state.get("global_step", 0))
     prov = {"config": dict(provenance or {}), "data": _describe_data(config.data), "steps": step,
-            "batch_size": config.batch_size, "checkpoint": Path(checkpoint).name,
-            "parent": parent.metadata.weights_sha256 if parent is not None and parent.metadata else None}
-    fc = EnsoForecaster(network, data.layout, data.climatology, data.statistics)
+            "batch_size": config.batch_size, "checkpoint": Path(checkpoint).name, "validation": metrics,
+            "parent": parent.metadata.weights_sha256 if parent is not None and parent.metadata else None,
+            **extra_provenance}
+    fc = EnsoForecaster(module.model, data.layout, data.climatology, data.statistics)
     fc.save(export, provenance=prov, dtype=dtype or config.export_dtype)
-    log.info("exported %s (step %d) to %s", checkpoint, step, export)
+    log.info("exported %s (step %d) to %s; validation %s", checkpoint, step, export,
+             ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "not computed")
     return fc
 
 
@@ -280,3 +300,31 @@ def _describe_data(data: DataConfig) -> dict:
            else {"files": {"reader": data.files.reader, "temperature": list(data.files.temperature)}})
     return {**src, "train": list(data.train), "val": list(data.val), "test": list(data.test),
             "climatology": list(data.climatology_period), "grid": data.grid, "levels": data.levels}
+
+
+def main(argv=None) -> None:
+    """``python -m downstream.enso.train --config CFG --checkpoint CKPT --export DIR``: export a checkpoint."""
+    import argparse
+
+    from downstream.enso.train_config import load_train_config
+
+    p = argparse.ArgumentParser(description="Export an ENSO model directory from a Lightning checkpoint")
+    p.add_argument("--config", required=True, help="the training config of the run (configs/train/enso*.yaml)")
+    p.add_argument("--checkpoint", required=True, help="Lightning checkpoint (e.g. outputs/enso/checkpoints/last.ckpt)")
+    p.add_argument("--export", required=True, help="model directory to write")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
+                   help="weights dtype (default: the config's export_dtype)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    p.add_argument("--train-seconds", type=float, default=None, help="wall time of the run, for the provenance")
+    p.add_argument("--note", default=None, help="a note stored in the provenance")
+    p.add_argument("--no-validate", action="store_true", help="skip the validation losses")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    extra = {k: v for k, v in {"train_seconds": args.train_seconds, "note": args.note}.items() if v is not None}
+    export_checkpoint(load_train_config(args.config, args.set), args.checkpoint, args.export, dtype=args.dtype,
+                      provenance={"config": args.config, "overrides": list(args.set)},
+                      validate=not args.no_validate, **extra)
+
+
+if __name__ == "__main__":
+    main()

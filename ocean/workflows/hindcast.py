@@ -80,6 +80,7 @@ class HindcastRequest:
     argo: tuple[str, ...] = ()
     enso: bool = False
     enso_model: Path | None = None
+    enso_stride: int = 3  # every n-th start month of the ENSO test period (1: all 840)
     derived: bool = True
     force: bool = False
     max_memory_mb: float = 1024.0
@@ -87,6 +88,8 @@ class HindcastRequest:
     def __post_init__(self) -> None:
         if not 1 <= self.leads <= 366:
             raise ConfigError(f"--leads must be between 1 and 366 days, found {self.leads}")
+        if self.enso_stride < 1:
+            raise ConfigError(f"--enso-stride must be >= 1, found {self.enso_stride}")
         unknown = sorted(set(self.baselines) - set(BASELINES))
         if unknown:
             raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
@@ -497,7 +500,7 @@ def _enso(req: HindcastRequest) -> xr.Dataset:
     from downstream.enso.evaluate import enso_hindcast
 
     log.info("ENSO head hindcast (downstream.enso.evaluate.enso_hindcast) -> %s", Path(req.out) / "enso")
-    return enso_hindcast(model=req.enso_model, out_dir=Path(req.out) / "enso")
+    return enso_hindcast(model=req.enso_model, out_dir=Path(req.out) / "enso", stride=req.enso_stride)
 
 
 # --------------------------------------------------------------------------------------
