@@ -106,7 +106,7 @@ def train_head(name: str, config: HeadTrainConfig, provenance: dict | None = Non
     with warnings.catch_warnings():  # the frozen backbone stays in eval mode on purpose
         warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
         trainer.fit(module, datamodule=build.datamodule, ckpt_path=str(resume) if resume else None,
-                    weights_only=False)
+                    weights_only=True)
     trainer.limit_val_batches = config.schedule.limit_val_batches
     trainer.validate(module, datamodule=build.datamodule, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}

@@ -32,6 +32,7 @@ from downstream.enso.data import EnsoData, Layout, WindowDataset, synthetic_fiel
 from downstream.enso.forecaster import EnsoForecaster
 from downstream.enso.model import Geoformer
 from downstream.enso.train_config import DataConfig, TeacherForcing, TrainConfig
+from ocean.checkpoint import load_lightning_checkpoint
 
 __all__ = ["EnsoModule", "TrainResult", "train_enso", "export_checkpoint", "load_fields", "prepare_data"]
 
@@ -266,8 +267,7 @@ def export_checkpoint(config: TrainConfig, checkpoint: "str | Path", export: "st
         torch.set_num_threads(config.threads)
     parent = EnsoForecaster.load(config.init_from) if config.init_from else None
     data, cfg = prepare_data(config, parent)
-    # a Lightning checkpoint written by this project's trainer (a trusted local file: it holds optimizer state)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_lightning_checkpoint(checkpoint)  # weights_only: nothing but tensors and plain data
     weights = {k[len("model."):]: v for k, v in state["state_dict"].items() if k.startswith("model.")}
     module = EnsoModule(cfg.to_dict(), data.mask, data.nino34_weights(), nino34_weight=config.loss.nino34_weight)
     module.model.load_state_dict(weights)
