@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 #: Modules that register a head when imported (name -> module).
 BUILTIN: dict[str, str] = {
     "downscaling": "downstream.downscaling",
+    "waves": "downstream.waves",
+    "biochem": "downstream.biochem",
 }
 
 
