@@ -75,6 +75,21 @@ class ScheduleConfig:
                               f"and {self.batch_size}")
 
 
+@dataclass(frozen=True)
+class TruthPairsData:
+    """Training pairs of a field head: the backbone's cube and the head's truth on the same grid.
+
+    ``train``/``val`` are inclusive date ranges; ``every`` uses every n-th
+    day of them (fewer, less correlated samples).
+    """
+
+    cube: str
+    truth: str
+    train: tuple[str, str]
+    val: tuple[str, str]
+    every: int = 1
+
+
 @dataclass(frozen=True, kw_only=True)
 class HeadTrainConfig:
     """What every head's run has; a head subclasses it and adds ``data`` and ``head``.

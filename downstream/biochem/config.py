@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from backbone.config import from_plain
-from downstream.config import HeadTrainConfig
+from downstream.config import HeadTrainConfig, TruthPairsData
 from downstream.fields import FieldNetConfig
 from ocean.errors import ConfigError
 
@@ -56,15 +56,7 @@ class BiochemConfig:
         return from_plain(cls, d)
 
 
-@dataclass(frozen=True)
-class BiochemData:
-    """Training pairs: the backbone's cube and the BGC truth on its grid and levels."""
-
-    cube: str
-    truth: str
-    train: tuple[str, str]
-    val: tuple[str, str]
-    every: int = 1
+BiochemData = TruthPairsData  # cube + truth, train/val periods (downstream.config)
 
 
 @dataclass(frozen=True, kw_only=True)

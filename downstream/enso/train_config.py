@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
 
 from backbone.config import from_plain
+from backbone.train_config import load_typed_config
 from ocean.errors import ConfigError
 
 __all__ = ["SyntheticSource", "FileSource", "DataConfig", "OptimConfig", "TeacherForcing", "LossConfig",
@@ -160,30 +159,6 @@ class TrainConfig:
         return from_plain(cls, d)
 
 
-def _set(d: dict, dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    for k in keys[:-1]:
-        d = d.setdefault(k, {})
-        if not isinstance(d, dict):
-            raise ConfigError(f"--set {dotted}: {k!r} is not a section")
-    d[keys[-1]] = value
-
-
 def load_train_config(path: "str | os.PathLike", overrides: Sequence[str] = ()) -> TrainConfig:
-    """Read a YAML training config and apply ``key.path=value`` overrides."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"training config {path} not found; the shipped ones are configs/train/enso*.yaml")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key.path=value, found {item!r}")
-        key, value = item.split("=", 1)
-        _set(raw, key.strip(), yaml.safe_load(value))
-    try:
-        return TrainConfig.from_dict(raw)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    """Read a YAML training config (configs/train/enso*.yaml) and apply ``key.path=value`` overrides."""
+    return load_typed_config(path, TrainConfig, overrides)

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from backbone.config import from_plain
-from downstream.config import HeadTrainConfig
+from downstream.config import HeadTrainConfig, TruthPairsData
 from downstream.fields import FieldNetConfig
 from ocean.errors import ConfigError
 
@@ -45,18 +45,7 @@ class WavesConfig:
         return from_plain(cls, d)
 
 
-@dataclass(frozen=True)
-class WavesData:
-    """Training pairs: the backbone's cube and the wave truth (``VHM0``, the period, ``VMDR``) on its grid.
-
-    ``every``: use every n-th day of the periods (fewer, less correlated samples).
-    """
-
-    cube: str
-    truth: str
-    train: tuple[str, str]
-    val: tuple[str, str]
-    every: int = 1
+WavesData = TruthPairsData  # cube + truth, train/val periods (downstream.config)
 
 
 @dataclass(frozen=True, kw_only=True)
