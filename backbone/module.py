@@ -40,7 +40,23 @@ PHASE_KEY = "ocean_phase"
 log = logging.getLogger(__name__)
 
 
-class BackboneModule(L.LightningModule):
+class CommonStepModule(L.LightningModule):
+    """A LightningModule whose train, validation and test steps are one ``_common_step(batch, stage)``."""
+
+    def _common_step(self, batch, stage: str):
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx):
+        return self._common_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        return self._common_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        return self._common_step(batch, "test")
+
+
+class BackboneModule(CommonStepModule):
     """Trains a :class:`FourierMAE`; see the module docstring."""
 
     def __init__(self, model_config: dict, metadata: dict, cell_area: torch.Tensor, *,
@@ -106,14 +122,6 @@ class BackboneModule(L.LightningModule):
             self.log("train/mask_ratio", ratio, on_step=True, on_epoch=False)
         return loss
 
-    def training_step(self, batch, batch_idx):
-        return self._common_step(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        return self._common_step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        return self._common_step(batch, "test")
 
     # -- optimisation ------------------------------------------------------------------------
     def configure_optimizers(self):

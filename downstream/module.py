@@ -21,6 +21,7 @@ import time
 import lightning as L
 import torch
 
+from backbone.module import CommonStepModule
 from backbone.train_config import OptimConfig
 from downstream.frozen import FrozenBackbone
 from downstream.head import HeadModel
@@ -28,7 +29,7 @@ from downstream.head import HeadModel
 __all__ = ["HeadModule"]
 
 
-class HeadModule(L.LightningModule):
+class HeadModule(CommonStepModule):
     """Trains a :class:`HeadModel` on a :class:`FrozenBackbone`."""
 
     def __init__(self, head: HeadModel, backbone: FrozenBackbone, optim: OptimConfig,
@@ -56,14 +57,6 @@ class HeadModule(L.LightningModule):
             self.log(f"{stage}/{name}", value, on_step=on_step, on_epoch=not on_step, batch_size=n)
         return loss
 
-    def training_step(self, batch, batch_idx):
-        return self._common_step(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        return self._common_step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        return self._common_step(batch, "test")
 
     def on_train_start(self) -> None:
         self._t0 = time.perf_counter()

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from backbone.module import CommonStepModule
 from downstream.enso.config import GeoformerConfig, get_preset
 from downstream.enso.data import EnsoData, Layout, WindowDataset, synthetic_fields, window_starts
 from downstream.enso.forecaster import EnsoForecaster
@@ -39,7 +40,7 @@ __all__ = ["EnsoModule", "TrainResult", "train_enso", "export_checkpoint", "load
 log = logging.getLogger(__name__)
 
 
-class EnsoModule(L.LightningModule):
+class EnsoModule(CommonStepModule):
     """Trains a :class:`Geoformer`; see the module docstring."""
 
     def __init__(self, model_config: dict, mask: np.ndarray, nino_weights: np.ndarray, *, lr: float = 5e-4,
@@ -96,14 +97,6 @@ class EnsoModule(L.LightningModule):
                       on_step=train, on_epoch=not train, prog_bar=False)
         return parts["loss"]
 
-    def training_step(self, batch, batch_idx):
-        return self._common_step(batch, "train")
-
-    def validation_step(self, batch, batch_idx):
-        return self._common_step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        return self._common_step(batch, "test")
 
     def configure_optimizers(self):
         h = self.hparams
