@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import time
 
-import lightning as L
 import torch
 
 from backbone.module import CommonStepModule
