@@ -40,6 +40,20 @@ def register(sub) -> None:
     p.add_argument("--enso-model", type=Path, metavar="DIR", help="ENSO model directory (default: the shipped one)")
     p.add_argument("--enso-stride", type=int, default=3, metavar="N",
                    help="score every N-th start month of the ENSO test period (default 3: 280 of 840 starts)")
+    p.add_argument("--heads", type=_names, default=(), metavar="NAME[,NAME=HEAD_DIR]",
+                   help="downstream heads to run inside every forecast (as `ocean forecast --heads`); existing "
+                        "forecasts without them are refused (use --force)")
+    p.add_argument("--head-truth", action="append", default=[], metavar="NAME=STORE",
+                   help="truth of a head (Zarr cube or NetCDF on the cube's grid, e.g. outputs/waves/truth.zarr): "
+                        "its fields are scored against it (RMSE, bias, ACC per lead; persistence, climatology) "
+                        "into heads_metrics.nc (repeatable)")
+    p.add_argument("--buoys", action="append", default=[], metavar="GLOB",
+                   help="NDBC stdmet files to verify the waves head against (bias, RMSE, scatter index) into "
+                        "buoys.nc (globs ok; repeatable; needs --heads waves)")
+    p.add_argument("--buoy-position", action="append", default=[], metavar="ID=LAT,LON",
+                   help="position of an NDBC station (the files do not carry it; repeatable)")
+    p.add_argument("--buoy-max-km", type=float, default=300.0, metavar="KM",
+                   help="farthest grid cell a buoy may be matched to (default 300)")
     p.add_argument("--no-derived", action="store_true", help="skip mixed-layer depth and geostrophic currents")
     p.add_argument("--force", action="store_true", help="recompute forecasts that already exist under DIR/forecasts")
     p.add_argument("--max-memory-mb", type=float, default=1024.0, metavar="MB",
@@ -55,7 +69,9 @@ def run(args) -> int:
                           every=args.every, leads=args.leads, regions=args.regions,
                           regions_config=args.regions_config, baselines=args.baselines, forcing=args.forcing,
                           argo=tuple(args.argo), enso=args.enso, enso_model=args.enso_model, enso_stride=args.enso_stride,
-                          derived=not args.no_derived, force=args.force, max_memory_mb=args.max_memory_mb)
+                          derived=not args.no_derived, force=args.force, max_memory_mb=args.max_memory_mb,
+                          heads=tuple(args.heads), head_truth=tuple(args.head_truth), buoys=tuple(args.buoys),
+                          buoy_positions=tuple(args.buoy_position), buoy_max_km=args.buoy_max_km)
     result = run_hindcast(req)
     counts = ", ".join(f"{n} {k}" for k, n in result.forecasts.items())
     print(f"hindcast: {len(result.inits)} inits ({counts}) scored in {result.timings.get('total', 0):.1f} s")

@@ -22,10 +22,17 @@
    (:func:`ocean.metrics.partial_scores`); Niño3.4 by lead day and lead month;
 5. optionally: Class-4 against Argo profiles (``argo``) and the ENSO head's
    hindcast (``enso``, :func:`downstream.enso.evaluate.enso_hindcast`);
+   the downstream heads (``heads``: run inside every forecast and written as
+   groups of its store) scored against a truth per head (``head_truth``,
+   :func:`score_head`: RMSE, bias and ACC per lead, with persistence of the
+   truth at init and its harmonic climatology as baselines) and the waves
+   head against NDBC buoys (``buoys``,
+   :func:`downstream.waves.verify.score_buoys`: bias, RMSE, scatter index);
 6. writes ``metrics.nc`` (dims ``system x metric x region x lead_time
    [x depth]``, one variable per field), ``nino34.nc``, ``class4.nc``,
-   ``scorecard.png``, ``lead_curves.png`` and ``report.md``, each atomically,
-   only after everything has been computed.
+   ``heads_metrics.nc`` (dims ``system x metric x lead_time [x depth]``),
+   ``buoys.nc``, ``scorecard.png``, ``lead_curves.png`` and ``report.md``,
+   each atomically, only after everything has been computed.
 
 Nothing here is CLI-specific: a notebook can call :func:`run_hindcast`.
 """
@@ -50,7 +57,8 @@ from ocean.metrics import (combine_scores, derived_fields, fit_harmonic_climatol
                            partial_scores, persistence, align_reference, region_masks, regions_from_config,
                            summarise)
 
-__all__ = ["HindcastRequest", "HindcastResult", "run_hindcast", "DEFAULT_REGIONS", "BASELINES", "open_hindcast"]
+__all__ = ["HindcastRequest", "HindcastResult", "run_hindcast", "DEFAULT_REGIONS", "BASELINES", "open_hindcast",
+           "score_head"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +92,11 @@ class HindcastRequest:
     derived: bool = True
     force: bool = False
     max_memory_mb: float = 1024.0
+    heads: tuple[str, ...] = ()  # NAME or NAME=HEAD_DIR, as `ocean forecast --heads`
+    head_truth: tuple[str, ...] = ()  # NAME=STORE (Zarr cube or NetCDF on the cube's grid)
+    buoys: tuple[str, ...] = ()  # NDBC stdmet files (globs ok), scored against the waves head
+    buoy_positions: tuple[str, ...] = ()  # ID=LAT,LON (NDBC files do not carry the position)
+    buoy_max_km: float = 300.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.leads <= 366:
@@ -99,6 +112,54 @@ class HindcastRequest:
             pd.tseries.frequencies.to_offset(self.every)
         except ValueError as exc:
             raise ConfigError(f"--every {self.every!r} is not a pandas frequency (e.g. 7D, 1D, MS)") from exc
+        names = self.head_names
+        if len(set(names)) != len(names):
+            raise ConfigError(f"--heads names a head twice: {list(names)}")
+        for name in self.truths:
+            if name not in names:
+                raise ConfigError(f"--head-truth {name}=...: the head {name!r} is not in --heads "
+                                  f"({', '.join(names) or 'none'}); add --heads {name}")
+        if self.buoys and "waves" not in names:
+            raise ConfigError("--buoys verifies the waves head: add --heads waves")
+        if self.buoy_positions and not self.buoys:
+            raise ConfigError("--buoy-position without --buoys: give the buoy files with --buoys GLOB")
+        self.positions  # noqa: B018 (parse errors here)
+        if not self.buoy_max_km > 0:
+            raise ConfigError(f"--buoy-max-km must be positive, found {self.buoy_max_km}")
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        return tuple(str(h).partition("=")[0].strip() for h in self.heads)
+
+    @property
+    def truths(self) -> dict[str, Path]:
+        """``--head-truth NAME=STORE`` as ``{name: path}``."""
+        out: dict[str, Path] = {}
+        for item in self.head_truth:
+            name, sep, where = str(item).partition("=")
+            if not sep or not name.strip() or not where.strip():
+                raise ConfigError(f"--head-truth expects NAME=STORE (e.g. waves=outputs/waves/truth.zarr), "
+                                  f"found {item!r}")
+            if name.strip() in out:
+                raise ConfigError(f"--head-truth gives the {name.strip()!r} head two truths")
+            out[name.strip()] = Path(where.strip())
+        return out
+
+    @property
+    def positions(self) -> dict[str, tuple[float, float]]:
+        """``--buoy-position ID=LAT,LON`` as ``{id: (lat, lon)}``."""
+        out: dict[str, tuple[float, float]] = {}
+        for item in self.buoy_positions:
+            sid, sep, where = str(item).partition("=")
+            try:
+                lat, lon = (float(x) for x in where.split(","))
+            except ValueError:
+                lat = lon = np.nan
+            if not sep or not sid.strip() or not (-90 <= lat <= 90 and -360 <= lon <= 360):
+                raise ConfigError(f"--buoy-position expects ID=LAT,LON in degrees (e.g. 46097=44.64,-124.30), "
+                                  f"found {item!r}")
+            out[sid.strip()] = (lat, lon)
+        return out
 
 
 @dataclass
@@ -120,6 +181,18 @@ class _Plan:
     inits: pd.DatetimeIndex
     regions: list[Region]
     period: tuple[str, str] | None
+    heads: dict[str, "_Head"] = field(default_factory=dict)
+    buoys: xr.Dataset | None = None
+
+
+@dataclass
+class _Head:
+    name: str
+    head_dir: Path
+    sha256: str
+    variables: tuple[str, ...]
+    truth: xr.Dataset | None = None
+    truth_path: Path | None = None
 
 
 def run_hindcast(req: HindcastRequest) -> HindcastResult:
@@ -142,7 +215,12 @@ def run_hindcast(req: HindcastRequest) -> HindcastResult:
     class4 = _class4(req, plan, result.notes) if req.argo else None
     enso = _enso(req) if req.enso else None
     result.timings["class4_enso"] = time.perf_counter() - t3
-    result.files = _write_outputs(req, metrics, nino, class4, enso, result)
+    t4 = time.perf_counter()
+    heads = _score_heads(req, plan) if any(h.truth is not None for h in plan.heads.values()) else None
+    buoys = _score_buoys(req, plan) if plan.buoys is not None else None
+    if heads is not None or buoys is not None:
+        result.timings["heads"] = time.perf_counter() - t4
+    result.files = _write_outputs(req, metrics, nino, class4, enso, result, heads, buoys)
     result.timings["total"] = time.perf_counter() - t0
     log.info("hindcast done in %.1f s: %s", result.timings["total"], ", ".join(p.name for p in result.files.values()))
     return result
@@ -184,7 +262,12 @@ def _plan(req: HindcastRequest) -> _Plan:
         log.warning("the cube's statistics carry no period: the climatology uses the whole cube")
     log.info("hindcast: %d inits %s..%s every %s, %d leads, model %s, regions %s", len(inits), inits[0].date(),
              inits[-1].date(), req.every, req.leads, meta.preset, [r.name for r in regions])
-    return _Plan(model_dir, meta.weights_sha256, tuple(meta.variables), inits, regions, period)
+    plan = _Plan(model_dir, meta.weights_sha256, tuple(meta.variables), inits, regions, period)
+    if req.heads:
+        plan.heads = _plan_heads(req, plan, cube)
+    if req.buoys:
+        plan.buoys = _plan_buoys(req, plan, cube)
+    return plan
 
 
 def _inits(req: HindcastRequest, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -254,8 +337,9 @@ def _make_forecasts(req: HindcastRequest, plan: _Plan) -> dict[str, int]:
             counts["exists"] = counts.get("exists", 0) + 1
             continue
         res = run_forecast(ForecastRequest(init=str(init.date()), model=plan.model_dir, cube=Path(req.cube), out=root,
-                                           leads=req.leads, forcing_from_cube=req.forcing == "cube",
-                                           force=req.force, quicklooks=False))
+                                           leads=req.leads, heads=tuple(req.heads),
+                                           forcing_from_cube=req.forcing == "cube", force=req.force,
+                                           quicklooks=False))
         counts[res.status] = counts.get(res.status, 0) + 1
         log.info("hindcast forecast %d/%d (%s): %s", i + 1, len(plan.inits), init.date(), res.status)
     return counts
@@ -272,6 +356,15 @@ def _check_reusable(path: Path, req: HindcastRequest, plan: _Plan) -> None:
         problems.append(f"forcing {forcing!r} (expected {FORCINGS[req.forcing]!r})")
     if leads < req.leads:
         problems.append(f"{leads} leads (expected at least {req.leads})")
+    for name, head in plan.heads.items():
+        try:
+            with xr.open_zarr(path, group=name, consolidated=None) as g:
+                head_sha = g.attrs.get("head_sha256", "")
+        except (FileNotFoundError, KeyError, OSError, ValueError):
+            problems.append(f"no {name!r} head group (this hindcast runs --heads {name})")
+            continue
+        if head.sha256 and head_sha != head.sha256:
+            problems.append(f"{name} head sha256 {head_sha[:12]}... (this hindcast's head: {head.sha256[:12]}...)")
     if problems:
         raise DataError("an existing forecast was made differently", file=path, found="; ".join(problems),
                         hint="Use --force to recompute the forecasts, or another --out")
@@ -460,6 +553,216 @@ def _nino34_scores(parts: Sequence[xr.Dataset | None]) -> xr.Dataset | None:
 
 
 # --------------------------------------------------------------------------------------
+# heads: checks before any work
+# --------------------------------------------------------------------------------------
+
+
+def _plan_heads(req: HindcastRequest, plan: _Plan, cube: xr.Dataset) -> dict[str, _Head]:
+    """Each head resolved (unknown name, missing weights: ConfigError) and its truth checked."""
+    from downstream.fields import open_truth
+    from downstream.runtime import parse_head_specs, resolve_head_dir
+    from ocean.checkpoint import read_metadata
+    from ocean.cube import cube_grid
+
+    heads = {}
+    for name, explicit in parse_head_specs(req.heads):
+        head_dir = resolve_head_dir(name, explicit, plan.model_dir, plan.sha256)
+        meta = read_metadata(head_dir)
+        heads[name] = _Head(name, head_dir, meta.weights_sha256, tuple(meta.variables))
+    valid = _valid_days(plan.inits, req.leads)
+    for name, path in req.truths.items():
+        head = heads[name]
+        truth = open_truth(path, cube_grid(cube), [])  # a missing store or another grid fail here
+        scored = [v for v in head.variables if v not in _CIRCULAR]
+        shared = [v for v in scored if v in truth.data_vars]
+        if not shared:
+            raise DataError(f"the {name} head's truth lacks its fields", file=path,
+                            found=sorted(map(str, truth.data_vars)), expected=f"some of {scored}",
+                            hint=f"Give a truth of the {name} head's variables on the cube's grid")
+        missing = [v for v in scored if v not in shared]
+        if missing:
+            log.warning("the %s truth %s lacks %s: not scored", name, path, missing)
+        if "time" not in truth.dims:
+            raise DataError("the truth has no time dimension", file=path, found=list(truth.dims))
+        have = pd.DatetimeIndex(truth["time"].values)
+        absent = plan.inits.union(valid).difference(have)
+        if len(absent):
+            raise DataError("the truth lacks days of the hindcast", file=path, variable="time",
+                            found=f"{len(absent)} days missing, e.g. {absent[0].date()}",
+                            expected=f"the inits and valid days {plan.inits[0].date()}..{valid[-1].date()}",
+                            hint="Give a truth covering the hindcast, or move --start/--end")
+        head.truth, head.truth_path = truth[shared], Path(path)
+    return heads
+
+
+def _valid_days(inits: pd.DatetimeIndex, leads: int) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.unique((inits.values[:, None] + np.arange(1, leads + 1)[None, :]
+                                       * np.timedelta64(1, "D")).ravel()))
+
+
+def _plan_buoys(req: HindcastRequest, plan: _Plan, cube: xr.Dataset) -> xr.Dataset:
+    """The NDBC buoys inside the hindcast's domain (ocean cells within ``buoy_max_km``, valid days)."""
+    from downstream.waves.readers import read_ndbc_stdmet
+    from downstream.waves.verify import nearest_cell
+    from ocean.cube import cube_mask
+    from ocean.io import resolve_paths
+
+    positions = req.positions
+    valid = _valid_days(plan.inits, req.leads)
+    ocean = cube_mask(cube)[0]
+    lat, lon = cube["latitude"].values, cube["longitude"].values
+    kept, dropped = [], []
+    for path in resolve_paths(list(req.buoys)):
+        sid = str(read_ndbc_stdmet(path)["station"].values[0])
+        if sid not in positions:
+            raise ConfigError(f"no position for buoy {sid} ({path}): NDBC files do not carry it; pass "
+                              f"--buoy-position {sid}=LAT,LON (from the station page)")
+        plat, plon = positions[sid]
+        ds = read_ndbc_stdmet(path, latitude=plat, longitude=plon, station=sid)
+        days = pd.DatetimeIndex(ds["time"].values[np.isfinite(ds["VHM0"].values[0])]).normalize()
+        cell = nearest_cell(ocean, lat, lon, plat, plon, req.buoy_max_km)
+        if cell is None:
+            dropped.append(f"{sid} ({plat:g}, {plon:g}): no ocean cell within {req.buoy_max_km:g} km")
+        elif not len(days.intersection(valid)):
+            dropped.append(f"{sid}: observations {days.min().date()}..{days.max().date()} miss the valid days")
+        else:
+            kept.append(ds)
+    if not kept:
+        raise DataError("no buoy in the hindcast's domain", found="; ".join(dropped),
+                        expected=f"buoys within {req.buoy_max_km:g} km of an ocean cell of the cube, with wave "
+                                 f"heights on the valid days {valid[0].date()}..{valid[-1].date()}",
+                        hint="Check --buoy-position, --buoy-max-km (coarse grids) and the buoy files' year")
+    for d in dropped:
+        log.warning("buoy not scored: %s", d)
+    return xr.concat(kept, dim="station", join="outer") if len(kept) > 1 else kept[0]
+
+
+# --------------------------------------------------------------------------------------
+# heads: scores
+# --------------------------------------------------------------------------------------
+
+#: Directions (degrees): an RMSE of raw differences means nothing; the buoys' scores wrap them.
+_CIRCULAR = frozenset({"VMDR"})
+
+
+def score_head(forecast_root: "str | os.PathLike", name: str, truth: xr.Dataset, inits: Sequence, leads: int,
+               baselines: Sequence[str] = BASELINES, variables: Sequence[str] | None = None,
+               climatology: xr.Dataset | None = None, max_memory_mb: float = 1024.0) -> xr.Dataset:
+    """Scores of head ``name``'s group of the forecasts for ``inits`` against ``truth`` (``time, [depth,]
+    latitude, longitude`` on the forecasts' grid), in blocks of inits.
+
+    Returns dims ``system, metric, lead_time[, depth]`` (global, cos-latitude
+    weighted over the cells where both have values, pooled over inits:
+    :func:`ocean.metrics.partial_scores`). Systems: ``model``; persistence:
+    the truth at init; climatology: :func:`ocean.metrics.fit_harmonic_climatology`
+    of the truth over its whole period (``climatology`` to give another one;
+    the period mean when it is shorter than a year).
+    """
+    inits = pd.DatetimeIndex(inits)
+    paths = [forecast_path(forecast_root, i) for i in inits]
+    first = _open_group(paths[0], name)
+    fields = list(variables or [v for v in first.data_vars if v in truth.data_vars and v not in _CIRCULAR])
+    if not fields:
+        raise DataError(f"the {name} head's fields and the truth share no variable",
+                        found=sorted(map(str, truth.data_vars)),
+                        expected=f"some of {sorted(map(str, first.data_vars))}")
+    truth = truth[fields]
+    masks = region_masks(first, ["global"])
+    if climatology is None and "climatology" in baselines:
+        climatology = fit_harmonic_climatology(truth)
+    per_init = sum(first[v].isel(lead_time=slice(0, leads)).nbytes for v in fields) / 2**20
+    block = max(1, int(max_memory_mb // (8 * per_init)))
+    systems = ["model", *baselines]
+    parts: dict[str, list] = {s: [] for s in systems}
+    for b in range(0, len(paths), block):
+        f = xr.concat([_open_group(p, name)[fields].isel(lead_time=slice(0, leads)).load() for p in paths[b:b + block]],
+                      dim="init_time", coords="minimal", compat="override", join="exact")
+        valid = f["valid_time"]
+        days = np.unique(np.concatenate([valid.values.ravel(), f["init_time"].values]))
+        window = _truth_on(truth.sel(time=days).load(), f, name)
+        r = align_reference(f, window)
+        c = _truth_on(harmonic_climatology_at(climatology, valid), f, name) if climatology is not None else None
+        state = {"model": f}
+        if "persistence" in baselines:
+            state["persistence"] = persistence(f, window)
+        if "climatology" in baselines:
+            state["climatology"] = c.assign_coords(valid_time=valid)
+        for s in systems:
+            parts[s].append(partial_scores(state[s], r, c, masks, fields))
+    attrs = {v: {"long_name": f"scores of the {name} head's {first[v].attrs.get('long_name', v)}",
+                 "units": first[v].attrs.get("units", ""), "field": v, "head": name} for v in fields}
+    return summarise({s: combine_scores(parts[s], attrs) for s in systems}).squeeze("region", drop=True)
+
+
+def _open_group(path: Path, name: str) -> xr.Dataset:
+    try:
+        return xr.open_zarr(path, group=name, consolidated=None, chunks=None)
+    except (FileNotFoundError, KeyError, OSError, ValueError) as exc:
+        raise DataError(f"the forecast has no {name!r} head group", file=path,
+                        hint=f"Run the hindcast with --heads {name} (and --force to remake old forecasts)") from exc
+
+
+def _truth_on(ds: xr.Dataset, f: xr.Dataset, name: str) -> xr.Dataset:
+    """``ds`` on the head's output levels (a subset of the truth's) and with ``f``'s coordinate values."""
+    if "depth" in f.coords and "depth" in ds.dims:
+        want, have = f["depth"].values, ds["depth"].values
+        idx = np.abs(have[None, :] - want[:, None]).argmin(axis=1)
+        if not np.allclose(have[idx], want, atol=1e-3):
+            raise DataError(f"the truth lacks output levels of the {name} head", variable="depth",
+                            found=have.tolist(), expected=want.tolist())
+        ds = ds.isel(depth=idx)
+    return _on_grid_of(ds, f)
+
+
+def _score_heads(req: HindcastRequest, plan: _Plan) -> xr.Dataset:
+    out = []
+    for name, head in plan.heads.items():
+        if head.truth is None:
+            continue
+        log.info("scoring the %s head against %s", name, head.truth_path)
+        m = score_head(_forecast_root(req), name, head.truth, plan.inits, req.leads, req.baselines,
+                       max_memory_mb=req.max_memory_mb)
+        taken = {str(v) for d in out for v in d.data_vars}
+        m = m.rename({v: f"{name}_{v}" for v in m.data_vars if v in taken})
+        m.attrs = {}
+        out.append(m)
+    metrics = xr.merge(out, combine_attrs="override")
+    metrics.attrs = {"title": "ocean-forecast hindcast scores of the downstream heads",
+                     "model_sha256": plan.sha256, "cube": str(req.cube),
+                     "inits": f"{plan.inits[0].date()}..{plan.inits[-1].date()} every {req.every}",
+                     "init_count": len(plan.inits), "leads": req.leads,
+                     "heads": ", ".join(f"{n} ({h.head_dir}, sha256 {h.sha256[:12]})" for n, h in plan.heads.items()),
+                     "truths": ", ".join(f"{n}: {h.truth_path}" for n, h in plan.heads.items() if h.truth is not None),
+                     "metrics": "rmse, bias (head - truth), acc: cos-latitude weighted over the cells where both have "
+                                "values, pooled over inits (acc: per init, averaged)",
+                     "systems": "model: the head inside the hindcast's forecasts; persistence: the truth at init; "
+                                "climatology: 3 annual harmonics of the truth over its period (its mean when "
+                                "shorter than a year)",
+                     "not_scored": ", ".join(sorted(_CIRCULAR)) + " (directions)",
+                     "history": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} ocean hindcast --heads"}
+    return metrics
+
+
+def _score_buoys(req: HindcastRequest, plan: _Plan) -> xr.Dataset:
+    from downstream.waves.verify import score_buoys
+    from ocean.forecast_store import open_forecasts
+
+    paths = [forecast_path(_forecast_root(req), i) for i in plan.inits]
+    ocean = None
+    for p in paths:  # cells with any value over the hindcast, one init at a time
+        with xr.open_zarr(p, group="waves", consolidated=None, chunks=None) as g:
+            any_value = np.isfinite(g["VHM0"].isel(lead_time=slice(0, req.leads)).values).any(axis=(0, 1))
+        ocean = any_value if ocean is None else ocean | any_value
+    fc = open_forecasts(_forecast_root(req), group="waves").sel(init_time=plan.inits.values)
+    scores = score_buoys(fc.isel(lead_time=slice(0, req.leads)), plan.buoys, max_km=req.buoy_max_km,
+                         ocean_cells=ocean)
+    scores.attrs.update({"title": "the waves head against NDBC buoys", "buoy_files": ", ".join(req.buoys),
+                         "positions": ", ".join(f"{k}={a:g},{b:g}" for k, (a, b) in req.positions.items()),
+                         "head": str(plan.heads["waves"].head_dir)})
+    return scores
+
+
+# --------------------------------------------------------------------------------------
 # 5. Class-4 and ENSO
 # --------------------------------------------------------------------------------------
 
@@ -523,7 +826,8 @@ def _attrs(req: HindcastRequest, plan: _Plan) -> dict:
             "history": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} ocean hindcast"}
 
 
-def _write_outputs(req, metrics, nino, class4, enso, result: HindcastResult) -> dict[str, Path]:
+def _write_outputs(req, metrics, nino, class4, enso, result: HindcastResult, heads=None,
+                   buoys=None) -> dict[str, Path]:
     from ocean.scorecard import lead_curves_figure, markdown_report, save_figure, scorecard_figure
     from ocean.store import atomic_path, write_netcdf
 
@@ -533,6 +837,10 @@ def _write_outputs(req, metrics, nino, class4, enso, result: HindcastResult) -> 
         files["nino34"] = write_netcdf(nino, out / "nino34.nc")
     if class4 is not None:
         files["class4"] = write_netcdf(class4, out / "class4.nc")
+    if heads is not None:
+        files["heads_metrics"] = write_netcdf(heads, out / "heads_metrics.nc")
+    if buoys is not None:
+        files["buoys"] = write_netcdf(buoys, out / "buoys.nc")
     if "persistence" in metrics["system"].values:
         files["scorecard"] = save_figure(scorecard_figure(metrics), out / "scorecard.png")
     files["lead_curves"] = save_figure(lead_curves_figure(metrics), out / "lead_curves.png")
@@ -543,9 +851,57 @@ def _write_outputs(req, metrics, nino, class4, enso, result: HindcastResult) -> 
         sections.append(("ENSO head: Niño3.4 by lead month",
                          f"{enso.attrs.get('test_period', '')}, {enso.attrs.get('starts', '?')} starts "
                          f"(`downstream.enso.evaluate.enso_hindcast`; files in `enso/`).\n\n" + markdown_table(enso)))
+    if heads is not None:
+        sections.append(("Heads: RMSE against their truth", heads_table(heads)))
+    if buoys is not None:
+        sections.append(("Waves head against buoys", buoys_table(buoys)))
     text = markdown_report(metrics, nino=nino, class4=class4, sections=sections, forecasts=result.forecasts,
                            notes=result.notes, timings=result.timings)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(text)
     files["report"] = out / "report.md"
     return files
+
+
+def _report_leads(lead_time) -> list[int]:
+    days = (np.asarray(lead_time) / np.timedelta64(1, "D")).astype(int) if np.asarray(lead_time).dtype.kind == "m" \
+        else np.asarray(lead_time).astype(int)
+    return sorted({int(d) for d in days if d in (1, 5, 10, 30)} | {int(days[-1])})
+
+
+def heads_table(metrics: xr.Dataset) -> str:
+    """Markdown: the heads' RMSE (and the model's bias) by lead for each system, the shallowest level."""
+    systems = [str(s) for s in metrics["system"].values]
+    days = (metrics["lead_time"].values / np.timedelta64(1, "D")).astype(int)
+    rows = [f"{metrics.attrs.get('inits', '')}; truths: {metrics.attrs.get('truths', '')}. "
+            f"File: `heads_metrics.nc` (dims system x metric x lead_time [x depth]).", "",
+            "| head | field | lead (days) | " + " | ".join(f"{s} RMSE" for s in systems) + " | model bias |",
+            "|---|---|---:|" + "---:|" * (len(systems) + 1)]
+    for v, da in metrics.data_vars.items():
+        label = str(da.attrs.get("field", v))
+        if "depth" in da.dims:
+            label += f" {float(da['depth'][0]):g} m"
+            da = da.isel(depth=0)
+        unit = da.attrs.get("units", "")
+        for lead in _report_leads(metrics["lead_time"].values):
+            j = int(np.nonzero(days == lead)[0][0])
+            x = da.isel(lead_time=j)
+            cells = " | ".join(f"{float(x.sel(system=s, metric='rmse')):.4g}" for s in systems)
+            rows.append(f"| {da.attrs.get('head', '')} | {label} ({unit}) | {lead} | {cells} | "
+                        f"{float(x.sel(system='model', metric='bias')):.4g} |")
+    return "\n".join(rows)
+
+
+def buoys_table(scores: xr.Dataset) -> str:
+    """Markdown: bias, RMSE, scatter index and count by lead for each variable scored against the buoys."""
+    days = (scores["lead_time"].values / np.timedelta64(1, "D")).astype(int)
+    names = [str(k)[:-5] for k in scores.data_vars if str(k).endswith("_rmse")]
+    rows = [f"Stations (matched cell): {scores.attrs.get('stations', '')}; {scores.attrs.get('matching', '')}. "
+            "File: `buoys.nc`.", "", "| variable | lead (days) | bias | RMSE | scatter index | n |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for v in names:
+        for lead in _report_leads(scores["lead_time"].values):
+            j = int(np.nonzero(days == lead)[0][0])
+            g = {k: scores[f"{v}_{k}"].values[j] for k in ("bias", "rmse", "si", "n")}
+            rows.append(f"| {v} | {lead} | {g['bias']:.3g} | {g['rmse']:.3g} | {g['si']:.3g} | {int(g['n'])} |")
+    return "\n".join(rows)
