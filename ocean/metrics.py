@@ -34,7 +34,7 @@ from ocean.grid import REGIONS, Region
 __all__ = ["weights", "region_masks", "align_reference", "persistence", "climatology_at",
            "daily_climatology", "score", "acc", "summarise", "METRICS", "fit_harmonic_climatology",
            "harmonic_climatology_at", "derived_fields", "partial_scores", "combine_scores", "regions_from_config",
-           "index_scores"]
+           "index_scores", "on_grid_of"]
 
 METRICS = ("rmse", "bias", "acc")
 _SPACE = ("latitude", "longitude")
@@ -390,3 +390,9 @@ def index_scores(forecast: Mapping[str, xr.DataArray], truth: xr.DataArray) -> x
     return xr.Dataset({"acc": acc_.assign_attrs(long_name="anomaly correlation over inits (Pearson)", units="1"),
                        "rmse": xs.rmse(stacked, truth, dim="init_time", skipna=True).assign_attrs(
                            long_name="root-mean-square error over inits", units=truth.attrs.get("units", ""))})
+
+
+def on_grid_of(ds: xr.Dataset, f: xr.Dataset) -> xr.Dataset:
+    """``ds`` with ``f``'s coordinate values, once they are checked to be the same grid and levels."""
+    _check_same_grid(f, ds)
+    return ds.assign_coords({k: f[k] for k in ("latitude", "longitude", "depth") if k in ds.coords and k in f.coords})
