@@ -43,7 +43,6 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 import xarray as xr
 from einops import rearrange, repeat
 from torch import nn
@@ -406,9 +405,21 @@ def static_fields(head: FieldHead, level_mask: np.ndarray, grid: Grid) -> tuple[
     return static, level_mask[head.channel_levels].astype(np.float32)
 
 
-def build_field_head(head: FieldHead, backbone: FrozenBackbone, *, cube: str, truth_path: str, train, val,
-                     every: int, batch_size: int, val_batch_size: int | None, metadata: dict) -> HeadBuild:
-    """Statistics, climatology and residual scale from the training truth, then the training pairs."""
+def build_field_head(head: FieldHead, backbone: FrozenBackbone, config, *, kind: str, variables, levels) -> HeadBuild:
+    """Statistics, climatology and residual scale from the training truth, then the training pairs.
+
+    ``config`` is the head's training config: ``head`` (with ``to_dict``), ``data``
+    (:class:`~downstream.config.TruthPairsData`) and ``schedule``; ``kind``,
+    ``variables`` and ``levels`` go to the head's metadata.
+    """
+    dc = config.data
+    cube, truth_path, train, val, every = dc.cube, dc.truth, dc.train, dc.val, dc.every
+    data = {"cube": str(Path(cube).resolve()), "truth": str(Path(truth_path).resolve()), "train": list(train),
+            "val": list(val), "every": every}
+    metadata = {"kind": kind, "config": {"head": config.head.to_dict(), "data": data},
+                "variables": tuple(variables), "grid": backbone.grid, "levels": levels,
+                "channels": tuple(c.name for c in head.channels),
+                "provenance": {"train_period": list(train), "val_period": list(val), "truth": data["truth"]}}
     info = open_backbone_cube(backbone, cube)
     static, out_mask = static_fields(head, info.level_mask, backbone.grid)
     truth = open_truth(truth_path, backbone.grid, sorted({ch.variable for ch in head.channels}))
@@ -427,7 +438,7 @@ def build_field_head(head: FieldHead, backbone: FrozenBackbone, *, cube: str, tr
     log.info("%s head: %d channels, %d train / %d val days; residual scale %s", metadata["kind"],
              len(head.channels), len(train_arrays["target"]), len(val_arrays["target"]),
              np.array2string(scale[:6], precision=3))
-    dm = ArrayDataModule(train_arrays, val_arrays, batch_size, val_batch_size)
+    dm = ArrayDataModule(train_arrays, val_arrays, config.schedule.batch_size, config.schedule.val_batch_size)
     fields = {k: v for k, v in metadata.items() if k != "kind"}
     return HeadBuild(head, dm, fields)
 
