@@ -91,7 +91,6 @@ def main() -> None:
     p.add_argument("--json", metavar="PATH")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    import pandas as pd
     import torch
     import xarray as xr
     from scipy import ndimage
@@ -124,7 +123,6 @@ def main() -> None:
             else np.indices(m.shape) for m in halo_mask]
     fill = [tuple(f) for f in fill]
     fine = xr.open_zarr(a.fine_cube)
-    fine_times = pd.DatetimeIndex(fine.time.values)
     ocean = head.out_mask.numpy() > 0  # (c_out, y, x)
     w = np.cos(np.deg2rad(geometry.fine.lat))[:, None] * ocean  # (c_out, y, x)
     methods = ("head", "bilinear", "bicubic")

@@ -79,7 +79,7 @@ def score(a) -> None:
     from backbone.data import load_period, period_indices
     from downstream.checkpoint import load_head
     from downstream.data import open_backbone_cube
-    from downstream.fields import FieldRunner, day_of_year_features, truth_channels
+    from downstream.fields import FieldRunner, truth_channels
     from downstream.frozen import FrozenBackbone
     from downstream.runtime import ForecastContext, LeadStep
 

@@ -216,13 +216,13 @@ def markdown_report(metrics: xr.Dataset, nino: xr.Dataset | None = None, class4:
     """The hindcast's ``report.md``; ``sections`` are extra ``(title, markdown)`` pairs (e.g. the ENSO head's)."""
     a = metrics.attrs
     days = lead_days(metrics)
-    parts = [f"# Hindcast report\n",
+    parts = ["# Hindcast report\n",
              f"- model: `{a.get('model_dir', '?')}` (sha256 {str(a.get('model_sha256', ''))[:12]})",
              f"- reference: cube `{a.get('cube', '?')}`; inits {a.get('inits', '?')} ({a.get('init_count', '?')}), "
              f"{a.get('leads', days.size)} daily leads; forcing: {a.get('forcing', '?')}",
              f"- climatology period: {a.get('climatology_period', '?')}; systems: "
              + ", ".join(str(s) for s in metrics['system'].values),
-             f"- regions: " + ", ".join(str(r) for r in metrics['region'].values)]
+             "- regions: " + ", ".join(str(r) for r in metrics['region'].values)]
     if forecasts:
         parts.append("- forecasts: " + ", ".join(f"{n} {k}" for k, n in forecasts.items()))
     if timings:

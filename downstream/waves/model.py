@@ -13,7 +13,7 @@ from typing import Mapping
 
 import torch
 
-from downstream.fields import FieldHead, FieldNetConfig, OutputChannel
+from downstream.fields import FieldHead, OutputChannel
 from downstream.frozen import FrozenBackbone
 from downstream.waves.config import WavesConfig
 from ocean.errors import ConfigError

@@ -198,7 +198,6 @@ def _prepare_heads(req: ForecastRequest, fc, model_dir: Path, init):
 
 
 def _quicklooks(req: ForecastRequest, final: Path, init) -> list[Path]:
-    from ocean.forecast_store import open_forecasts  # noqa: F401  (one init only)
     from ocean.plot import quicklooks
     from ocean.store import atomic_path
 
