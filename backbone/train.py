@@ -34,7 +34,7 @@ from backbone.train_config import PhaseConfig, TrainConfig, TrainerConfig
 from ocean.checkpoint import ModelMetadata, export_lightning_checkpoint, load_lightning_checkpoint
 from ocean.errors import ConfigError, ModelMismatchError
 
-__all__ = ["train_backbone", "TrainResult", "model_config_for", "make_module"]
+__all__ = ["train_backbone", "TrainResult", "model_config_for", "make_module", "ProgressLog", "precision_for"]
 
 log = logging.getLogger(__name__)
 
@@ -100,27 +100,39 @@ def make_module(config: TrainConfig, info: CubeInfo, provenance: dict | None = N
     return module
 
 
-class _ProgressLog(L.Callback):
-    """Log phase progress with ``logging`` every ``every`` steps (no print, no bars in logs)."""
+class ProgressLog(L.Callback):
+    """Log training progress with ``logging`` every ``every`` steps (rank 0; no print, no bars in logs).
 
-    def __init__(self, phase: str, every: int):
-        self.phase, self.every, self.t0, self.step0 = phase, max(1, every), time.perf_counter(), 0
+    ``describe(trainer, module)`` adds run-specific text after the loss and
+    learning rate (the backbone's epoch and mask ratio, the ENSO model's
+    loss parts and teacher forcing).
+    """
+
+    def __init__(self, label: str, every: int, describe=None, logger: logging.Logger | None = None):
+        self.label, self.every, self.describe, self.logger = label, max(1, every), describe, logger or log
+        self.t0, self.step0 = time.perf_counter(), 0
 
     def on_train_start(self, trainer, pl_module):
         self.t0, self.step0 = time.perf_counter(), trainer.global_step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = trainer.global_step
-        if trainer.is_global_zero and (step % self.every == 0 or step == trainer.max_steps):
-            loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
-            lr = trainer.optimizers[0].param_groups[0]["lr"]
-            rate = (step - self.step0) / max(1e-9, time.perf_counter() - self.t0)
-            log.info("%s: step %d/%d epoch %d loss %.4f lr %.2e mask %.2f (%.2f steps/s)", self.phase, step,
-                     trainer.max_steps, trainer.current_epoch, loss, lr,
-                     pl_module.schedule.ratio(trainer.current_epoch), rate)
+        if not trainer.is_global_zero or (step % self.every and step != trainer.max_steps):
+            return
+        loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        elapsed, done = time.perf_counter() - self.t0, max(1, step - self.step0)
+        extra = self.describe(trainer, pl_module) if self.describe else ""
+        self.logger.info("%s: step %d/%d loss %.4f lr %.2e%s (%.2f steps/s, %.1f s/step)", self.label, step,
+                 trainer.max_steps, loss, lr, extra, done / max(1e-9, elapsed), elapsed / done)
 
 
-def _precision(tc: TrainerConfig) -> str:
+def _backbone_progress(trainer, module) -> str:
+    return f" epoch {trainer.current_epoch} mask {module.schedule.ratio(trainer.current_epoch):.2f}"
+
+
+def precision_for(tc: TrainerConfig) -> str:
+    """The Trainer precision of ``tc``: ``auto`` is bf16 autocast on a GPU, float32 on CPU."""
     if tc.precision != "auto":
         return tc.precision
     gpu = torch.cuda.is_available() and tc.accelerator in ("auto", "gpu", "cuda")
@@ -142,7 +154,7 @@ def _trainer(config: TrainConfig, phase: PhaseConfig, root: Path, validate_inlin
     from lightning.pytorch.loggers import CSVLogger
 
     tc = config.trainer
-    callbacks: list = [_ProgressLog(phase.name, tc.log_every_steps), *extra_callbacks]
+    callbacks: list = [ProgressLog(phase.name, tc.log_every_steps, _backbone_progress), *extra_callbacks]
     if tc.checkpoint_every_steps:
         callbacks.append(ModelCheckpoint(dirpath=root / "checkpoints", filename=f"{phase.name}-{{step}}",
                                          every_n_train_steps=tc.checkpoint_every_steps, save_top_k=1,
@@ -155,7 +167,7 @@ def _trainer(config: TrainConfig, phase: PhaseConfig, root: Path, validate_inlin
         kw = {"limit_val_batches": 0}
     return L.Trainer(
         accelerator=tc.accelerator, devices=tc.devices, num_nodes=tc.num_nodes, strategy=_strategy(tc),
-        precision=_precision(tc), max_steps=phase.max_steps, max_epochs=-1,
+        precision=precision_for(tc), max_steps=phase.max_steps, max_epochs=-1,
         max_time={"minutes": phase.max_minutes} if phase.max_minutes else None,
         limit_train_batches=phase.steps_per_epoch or 1.0, gradient_clip_val=config.optim.grad_clip,
         logger=CSVLogger(str(root / "logs"), name=phase.name), enable_checkpointing=bool(tc.checkpoint_every_steps),

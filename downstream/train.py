@@ -24,6 +24,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from backbone.train import ProgressLog, precision_for
 from downstream.checkpoint import save_head
 from downstream.config import HeadTrainConfig
 from downstream.frozen import FrozenBackbone
@@ -46,29 +47,11 @@ class HeadTrainResult:
     seconds: float
 
 
-class _ProgressLog(L.Callback):
-    def __init__(self, every: int):
-        self.every, self.t0 = max(1, every), time.perf_counter()
-
-    def on_train_start(self, trainer, pl_module):
-        self.t0 = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = trainer.global_step
-        if trainer.is_global_zero and (step % self.every == 0 or step == trainer.max_steps):
-            loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
-            log.info("head: step %d/%d loss %.4f lr %.2e (%.2f steps/s)", step, trainer.max_steps, loss,
-                     trainer.optimizers[0].param_groups[0]["lr"], step / max(1e-9, time.perf_counter() - self.t0))
-
-
 def _trainer(config: HeadTrainConfig, root: Path) -> L.Trainer:
     from lightning.pytorch.loggers import CSVLogger
 
     tc, sc = config.trainer, config.schedule
-    precision = tc.precision
-    if precision == "auto":
-        precision = "bf16-mixed" if torch.cuda.is_available() and tc.accelerator in ("auto", "gpu", "cuda") \
-            else "32-true"
+    precision = precision_for(tc)
     val = ({"val_check_interval": sc.val_every_steps, "check_val_every_n_epoch": None,
             "limit_val_batches": sc.limit_val_batches} if sc.val_every_steps else {"limit_val_batches": 0})
     return L.Trainer(accelerator=tc.accelerator, devices=tc.devices, num_nodes=tc.num_nodes, strategy=tc.strategy,
@@ -77,7 +60,7 @@ def _trainer(config: HeadTrainConfig, root: Path) -> L.Trainer:
                      gradient_clip_val=config.optim.grad_clip, logger=CSVLogger(str(root / "logs"), name="head"),
                      enable_checkpointing=False, enable_progress_bar=tc.progress_bar, enable_model_summary=False,
                      num_sanity_val_steps=0, log_every_n_steps=tc.log_every_steps, deterministic=tc.deterministic,
-                     default_root_dir=str(root), callbacks=[_ProgressLog(tc.log_every_steps)], **val)
+                     default_root_dir=str(root), callbacks=[ProgressLog("head", tc.log_every_steps, logger=log)], **val)
 
 
 def train_head(name: str, config: HeadTrainConfig, provenance: dict | None = None,

@@ -28,6 +28,7 @@ import torch
 import xarray as xr
 
 from backbone.module import CommonStepModule
+from backbone.train import ProgressLog
 from downstream.enso.config import GeoformerConfig, get_preset
 from downstream.enso.data import EnsoData, Layout, WindowDataset, synthetic_fields, window_starts
 from downstream.enso.forecaster import EnsoForecaster
@@ -114,24 +115,10 @@ class EnsoModule(CommonStepModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-class _ProgressLog(L.Callback):
-    """Log progress with ``logging`` every ``every`` steps."""
-
-    def __init__(self, every: int):
-        self.every, self.t0, self.step0 = max(1, every), time.perf_counter(), 0
-
-    def on_train_start(self, trainer, pl_module):
-        self.t0, self.step0 = time.perf_counter(), trainer.global_step
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = trainer.global_step
-        if step % self.every == 0 or step == trainer.max_steps:
-            m = trainer.callback_metrics
-            rate = (time.perf_counter() - self.t0) / max(1, step - self.step0)
-            log.info("enso: step %d/%d loss %.4f (field %.4f, nino34 %.4f) lr %.2e teacher forcing %.2f "
-                     "(%.1f s/step)", step, trainer.max_steps, float(m.get("train/loss", np.nan)),
-                     float(m.get("train/field_mse", np.nan)), float(m.get("train/nino34_mse", np.nan)),
-                     trainer.optimizers[0].param_groups[0]["lr"], pl_module.teacher_forcing_ratio(), rate)
+def _enso_progress(trainer, module) -> str:
+    m = trainer.callback_metrics
+    field, nino = (float(m.get(f"train/{k}", np.nan)) for k in ("field_mse", "nino34_mse"))
+    return f" (field {field:.4f}, nino34 {nino:.4f}) teacher forcing {module.teacher_forcing_ratio():.2f}"
 
 
 @dataclass(frozen=True)
@@ -210,7 +197,7 @@ def train_enso(config: TrainConfig, provenance: dict | None = None, resume: "str
              cfg.name, f"{sum(p.numel() for p in module.model.parameters()):,}", cfg.tokens, n_train,
              *config.data.train, config.batch_size, config.max_steps)
     root = Path(config.output_dir)
-    callbacks: list = [_ProgressLog(config.log_every_steps)]
+    callbacks: list = [ProgressLog("enso", config.log_every_steps, _enso_progress, log)]
     if config.checkpoint_every_steps:
         callbacks.append(ModelCheckpoint(dirpath=root / "checkpoints", filename="enso-{step}", save_last=True,
                                          every_n_train_steps=config.checkpoint_every_steps, save_top_k=1,
