@@ -138,7 +138,9 @@ def write_plan(recipe: Recipe, inputs: Inputs, plan: DayPlan, tmp: Path, attrs: 
         for a in range(first, n, batch):
             b = min(a + batch, n)
             later = assemble(recipe, inputs, plan.subset(a, b), static=(mask, deptho))
-            dask.compute(_region(shard_chunks(prepare_cube(later, attrs, label=str(tmp))[0]), a, b, tmp))
+            # ``later`` holds days a..b only: its rows 0..b-a go to the store's region a..b
+            dask.compute(_region(shard_chunks(prepare_cube(later, attrs, label=str(tmp))[0]), a, b, tmp,
+                                 offset=a))
             bar.update(b - a)
     zarr.consolidate_metadata(str(tmp))
 
@@ -161,9 +163,9 @@ def _template(ds: xr.Dataset, days) -> xr.Dataset:
     return xr.Dataset(out, coords=coords, attrs=ds.attrs)
 
 
-def _region(ds: xr.Dataset, a: int, b: int, store: Path):
-    """A delayed write of days ``a:b`` of the time-dependent variables."""
-    sub = ds.isel(time=slice(a, b))
+def _region(ds: xr.Dataset, a: int, b: int, store: Path, *, offset: int = 0):
+    """A delayed write of the store's days ``a:b`` from ``ds``, whose first day is the store's day ``offset``."""
+    sub = ds.isel(time=slice(a - offset, b - offset))
     keep = [v for v in sub.data_vars if "time" in sub[v].dims]
     sub = sub[keep]
     sub = sub.drop_vars([c for c in sub.coords if "time" not in sub[c].dims])

@@ -38,8 +38,9 @@ def register(sub) -> None:
 
 
 def add_pipeline_options(p) -> None:
-    p.add_argument("--root", metavar="DIR", help="folder the recipe's relative paths start from "
-                                                 "(default: the recipe's root key, else its folder)")
+    p.add_argument("--root", metavar="DIR", help="folder the recipe's relative paths start from, relative to the "
+                                                 "current folder (default: the recipe's root key, relative to "
+                                                 "the recipe's folder, else that folder)")
     p.add_argument("--dask-address", metavar="ADDRESS",
                    help="a dask.distributed scheduler (tcp://host:8786) to run on instead of locally")
     p.add_argument("--scheduler", choices=("auto", "local-cluster", "processes", "synchronous"),
@@ -54,7 +55,11 @@ def add_pipeline_options(p) -> None:
 def recipe_from_args(args):
     from pipelines.recipe import load_recipe
 
-    recipe = load_recipe(args.recipe, root=args.root)
+    from pathlib import Path
+
+    # a path typed on the command line means what the shell means: relative to the current folder
+    root = None if args.root is None else Path(args.root).expanduser().absolute()
+    recipe = load_recipe(args.recipe, root=root)
     return recipe.with_compute(address=args.dask_address, scheduler=args.scheduler, workers=args.workers,
                                progress=False if (args.no_progress or args.quiet) else None)
 
