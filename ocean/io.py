@@ -60,9 +60,16 @@ def resolve_paths(paths: "str | os.PathLike | Sequence[str | os.PathLike]") -> l
 
 
 def open_raw(path: Path, chunks="auto") -> xr.Dataset:
-    """Open one NetCDF or Zarr file as the producer wrote it (lazily)."""
+    """Open one NetCDF or Zarr file as the producer wrote it (lazily).
+
+    A file that opens but whose times do not decode (WOA's ``months since``)
+    is reported as such; truncation is claimed only when the file itself
+    cannot be opened.
+    """
+    path = Path(path)
+    zarr = path.is_dir() or path.suffix == ".zarr"
     try:
-        if path.is_dir() or path.suffix == ".zarr":
+        if zarr:
             return xr.open_zarr(path, chunks=chunks, decode_timedelta=False)
         engine = "netcdf4" if _is_hdf5_or_netcdf(path) else None
         check_complete(path)
@@ -70,10 +77,52 @@ def open_raw(path: Path, chunks="auto") -> xr.Dataset:
     except DataError:
         raise
     except Exception as exc:  # netCDF4/h5py raise OSError, RuntimeError, ValueError...
+        _raise_undecodable_time(path, zarr, exc)
+        if zarr or _opens_with_netcdf4(path):
+            raise DataError(f"cannot be decoded by xarray ({type(exc).__name__}: {exc})", file=path,
+                            hint="Check the file's attributes (units, _FillValue, scale_factor)") from exc
         raise DataError(
-            f"cannot be read as NetCDF or Zarr ({type(exc).__name__}: {exc})", file=path,
+            f"the file is truncated or damaged: it cannot be opened ({type(exc).__name__}: {exc})", file=path,
             hint="The file may be truncated or not finished downloading; fetch it again",
         ) from exc
+
+
+def _opens_with_netcdf4(path: Path) -> bool:
+    """True when the netCDF library itself opens ``path`` (so it is not truncated in its header)."""
+    import netCDF4
+
+    try:
+        netCDF4.Dataset(path).close()
+    except Exception:  # noqa: BLE001 - any failure means the container is damaged
+        return False
+    return True
+
+
+def _raise_undecodable_time(path: Path, zarr: bool, exc: Exception) -> None:
+    """Raise a DataError naming the variable whose time units do not decode, if that was the failure."""
+    try:
+        undecoded = (xr.open_zarr(path, decode_times=False, decode_timedelta=False) if zarr
+                     else xr.open_dataset(path, decode_times=False, decode_timedelta=False))
+    except Exception:  # noqa: BLE001 - the file itself is unreadable; the caller reports that
+        return
+    coder = xr.coders.CFDatetimeCoder()
+    with undecoded:
+        for name, var in undecoded.variables.items():
+            units = str(var.attrs.get("units", ""))
+            if " since " not in units:
+                continue
+            try:
+                coder.decode(var, name=name)
+            except Exception:  # noqa: BLE001 - xarray/cftime raise ValueError, OverflowError...
+                calendar = var.attrs.get("calendar", "standard")
+                raise DataError(
+                    "undecodable time units: the times cannot be decoded as dates", file=path,
+                    variable=str(name), found=f"units {units!r}, calendar {calendar!r}",
+                    expected="units such as 'days since 1950-01-01' (CF: 'months' and 'years' are not "
+                             "calendar months or years)",
+                    hint="Climatologies with 'months since' (WOA) carry a month number, not a date: open with "
+                         "xr.open_dataset(..., decode_times=False) and assign the dates yourself",
+                ) from exc
 
 
 def check_complete(path) -> None:
@@ -195,12 +244,31 @@ def _canonical(raw: xr.Dataset, path: Path, source: str | None,
         raise DataError("none of the source's variables are present", file=path,
                         found=sorted(map(str, raw.data_vars)),
                         expected=sorted(c for sv in lx.variables.values() for c in sv.components))
-    ds = xr.Dataset(out)
+    ds = _scalar_time_as_dimension(xr.Dataset(out), path)
     if "depth_150m" in ds.dims:
         ds = _extend_partial_depth(ds, "depth_150m", path)
     ds = _orient(ds, path)
     ds.attrs = {"source": lx.name, "source_description": lx.description}
     return ds
+
+
+def _scalar_time_as_dimension(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """A 0-d ``time`` coordinate (one day per file, as Copernicus Marine subsets are) becomes a time dim of 1.
+
+    Static fields (bathymetry) drop it instead.
+    """
+    if "time" not in ds.coords or ds["time"].ndim != 0:
+        return ds
+    static = [v for v in ds.data_vars if V.get(str(v)).group == "static"]
+    timed = ds.drop_vars(static)
+    if not timed.data_vars:
+        return ds.drop_vars("time")
+    log.debug("%s: time is a scalar coordinate (%s); read as a time dimension of length 1",
+              path, ds["time"].values)
+    timed = timed.expand_dims("time")
+    for name in static:
+        timed[name] = ds[name].drop_vars("time")
+    return timed
 
 
 def _rename_dims(raw: xr.Dataset, lx: V.Lexicon, path: Path) -> xr.Dataset:
