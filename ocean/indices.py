@@ -9,13 +9,18 @@ longitude convention, including ``lead_time``-indexed forecasts.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ocean.errors import DataError
 from ocean.grid import REGIONS, Region
 
 __all__ = ["box_mean", "monthly_anomalies", "nino34"]
+
+log = logging.getLogger(__name__)
 
 NINO34: Region = REGIONS["nino34"]
 
@@ -35,15 +40,37 @@ def box_mean(da: xr.DataArray, region: Region) -> xr.DataArray:
 
 
 def monthly_anomalies(series: xr.DataArray, base_period: tuple[str, str], time: str = "time") -> xr.DataArray:
-    """Monthly means minus the calendar-month climatology of ``base_period``."""
+    """Monthly means minus the calendar-month climatology of ``base_period``.
+
+    The result's ``attrs`` say which period was really used (``base_period``,
+    first day of the first month to last day of the last month found) and
+    which was asked for (``base_period_requested``); a warning is logged when
+    the data do not cover the requested period.
+    """
     monthly = series.resample({time: "MS"}).mean() if _sub_monthly(series[time].values) else series
     base = monthly.sel({time: slice(*base_period)})
     if base.sizes[time] < 12:
         raise DataError("the base period holds less than a year of data", variable=time,
                         found=f"{base.sizes[time]} months in {base_period}",
                         expected="at least 12 months (30 years is the WMO norm)")
+    used = _covered(base[time].values)
+    if pd.Timestamp(base_period[0]) < pd.Timestamp(used[0]) or pd.Timestamp(base_period[1]) > pd.Timestamp(used[1]):
+        log.warning("anomaly base period: requested %s/%s, the data cover only %s/%s (%d months); the "
+                    "climatology is computed over what is there", base_period[0], base_period[1], used[0], used[1],
+                    base.sizes[time])
     clim = base.groupby(f"{time}.month").mean()
-    return (monthly.groupby(f"{time}.month") - clim).drop_vars("month")
+    out = (monthly.groupby(f"{time}.month") - clim).drop_vars("month")
+    out.attrs = {"base_period": f"{used[0]}/{used[1]}", "base_years": f"{used[0][:4]}-{used[1][:4]}",
+                 "base_months": int(base.sizes[time]),
+                 "base_period_requested": f"{base_period[0]}/{base_period[1]}"}
+    return out
+
+
+def _covered(t: np.ndarray) -> tuple[str, str]:
+    """First day of the first month and last day of the last month of monthly times ``t``."""
+    first = pd.Timestamp(t[0]).to_period("M").start_time
+    last = pd.Timestamp(t[-1]).to_period("M").end_time
+    return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
 
 
 def _sub_monthly(t: np.ndarray) -> bool:
@@ -56,7 +83,8 @@ def nino34(sst: xr.DataArray, base_period: tuple[str, str] = ("1991-01-01", "202
 
     ``sst`` has dims ``time, latitude, longitude`` (others pass through);
     ``climatology`` (``month`` 1..12), when given, replaces the base-period
-    climatology (e.g. the training cube's, for forecasts).
+    climatology (e.g. the training cube's, for forecasts). ``attrs`` record
+    the base period really used (see :func:`monthly_anomalies`).
     """
     if "depth" in sst.dims:
         sst = sst.isel(depth=0, drop=True)
@@ -64,10 +92,12 @@ def nino34(sst: xr.DataArray, base_period: tuple[str, str] = ("1991-01-01", "202
     if climatology is not None:
         monthly = series.resample(time="MS").mean() if _sub_monthly(series.time.values) else series
         anomalies = (monthly.groupby("time.month") - climatology).drop_vars("month")
+        base = {"base_period": str(climatology.attrs.get("period", "the climatology given"))}
     else:
         anomalies = monthly_anomalies(series, base_period)
+        base = dict(anomalies.attrs)
     index = anomalies.rolling(time=running, center=True, min_periods=running).mean() if running > 1 else anomalies
     index.name = "nino34"
     index.attrs = {"long_name": "Nino 3.4 index (3-month running mean of SST anomalies, 5S-5N 170W-120W)",
-                   "units": "degrees_C", "base_period": f"{base_period[0]}/{base_period[1]}"}
+                   "units": "degrees_C", **base}
     return index
