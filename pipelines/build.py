@@ -37,7 +37,7 @@ from pipelines.plan import DayPlan, plan_days
 from pipelines.recipe import Recipe
 from pipelines.statistics import cube_statistics
 
-__all__ = ["BuildReport", "build_cube", "prepare_build", "write_plan", "cube_attrs", "shard_chunks"]
+__all__ = ["BuildReport", "build_cube", "batch_days", "prepare_build", "write_plan", "cube_attrs", "shard_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +67,27 @@ def prepare_build(recipe: Recipe) -> tuple[Inputs, DayPlan, xr.Dataset]:
     return inputs, plan, assemble(recipe, inputs, plan)
 
 
-def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.0) -> BuildReport:
+def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.0,
+               batch: int | None = None) -> BuildReport:
     """Build the cube of ``recipe`` at ``out`` (atomically; ``overwrite`` replaces one).
 
-    Holds the cube's lock (``OUT.lock``, as appends do) while it works.
+    ``batch`` is the number of days per write batch (default: the recipe's
+    ``compute.batch_days``, else :func:`batch_days`). Holds the cube's lock
+    (``OUT.lock``, as appends do) while it works.
     """
     out = Path(out)
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"batch must be a positive number of days, found {batch!r}")
     with run_lock(out.with_name(out.name + ".lock"), wait=wait):
-        return _build(recipe, out, overwrite)
+        return _build(recipe, out, overwrite, batch or recipe.compute.batch_days)
 
 
-def _build(recipe: Recipe, out: Path, overwrite: bool) -> BuildReport:
+def batch_days(recipe: Recipe, workers: int) -> int:
+    """Days per write batch when the recipe does not say: enough for every worker to have work."""
+    return max(8, 2 * workers)
+
+
+def _build(recipe: Recipe, out: Path, overwrite: bool, batch: int | None) -> BuildReport:
     start = time.perf_counter()
     if out.exists() and not overwrite:
         raise DataError("the cube exists", file=out,
@@ -89,7 +99,8 @@ def _build(recipe: Recipe, out: Path, overwrite: bool) -> BuildReport:
              len(recipe.levels))
     opened = time.perf_counter()
     with scheduler(recipe.compute) as workers, atomic_path(out, overwrite=overwrite) as tmp, quiet_zarr():
-        write_plan(recipe, inputs, plan, tmp, attrs, batch=max(8, 2 * workers), progress=recipe.compute.progress)
+        write_plan(recipe, inputs, plan, tmp, attrs, batch=batch or batch_days(recipe, workers),
+                   progress=recipe.compute.progress)
         wrote = time.perf_counter()
         written = xr.open_zarr(tmp, consolidated=False)
         stats = cube_statistics(written, recipe.statistics, plan.filled).compute()

@@ -109,6 +109,7 @@ class ComputeOptions:
     memory_limit: str | None = None
     address: str | None = None
     progress: bool = True
+    batch_days: int | None = None  # days per write batch (None: chosen from the day's size and the workers)
 
 
 @dataclass(frozen=True)
@@ -336,13 +337,15 @@ def _parse_regrid(spec: Any, label: str) -> RegridOptions:
 
 def _parse_compute(spec: Any, label: str) -> ComputeOptions:
     spec = spec or {}
-    _check_keys(spec, {"scheduler", "workers", "memory_limit", "address", "progress"}, f"{label}: compute")
-    workers = spec.get("workers")
+    _check_keys(spec, {"scheduler", "workers", "memory_limit", "address", "progress", "batch_days"},
+                f"{label}: compute")
+    workers, batch = spec.get("workers"), spec.get("batch_days")
     return ComputeOptions(
         scheduler=_choice(spec.get("scheduler", "auto"), SCHEDULERS, f"{label}: compute.scheduler"),
         workers=None if workers is None else _positive_int(workers, f"{label}: compute.workers"),
         memory_limit=spec.get("memory_limit"), address=spec.get("address"),
         progress=bool(spec.get("progress", True)),
+        batch_days=None if batch is None else _positive_int(batch, f"{label}: compute.batch_days"),
     )
 
 
