@@ -165,8 +165,11 @@ def _is_hdf5_or_netcdf(path: Path) -> bool:
 def detect_source(ds: xr.Dataset, file=None) -> V.Lexicon:
     """The lexicon whose variable names best match ``ds``."""
     names = set(ds.variables)
-    scores = [(lx.matches(names), -i, lx) for i, lx in enumerate(V.LEXICONS.values())]
-    best, _, lx = max(scores, key=lambda t: (t[0], t[1]))
+    # Most names matched; on a tie, the lexicon most fully matched (a file holding only
+    # `sst` is ERSST, not an ERA5 file missing its winds), then catalogue order.
+    scores = [(lx.matches(names), lx.matches(names) / len(lx.variables), -i, lx)
+              for i, lx in enumerate(V.LEXICONS.values())]
+    best, _, _, lx = max(scores, key=lambda t: t[:3])
     if best == 0:
         raise DataError(
             "no known variables", file=file, found=sorted(ds.data_vars),

@@ -2,10 +2,13 @@
 
 Checks, each reported as a sentence naming what was found and expected:
 
-* it opens as a cube (``ocean.cube.open_cube``) and its metadata are
+* it opens as a cube (``ocean.cube.open_cube``), holds at least one ocean
+  field (a cube of forcing alone is not a training cube), and its metadata are
   consistent (no array left ahead of the consolidated metadata by an
   interrupted append);
-* CF attributes (``ocean.cf.problems``) and the catalogue's units;
+* CF problems (``ocean.cf.problems``) and, in a cube, any difference from
+  the canonical form (``ocean.cf.canonical_notes``: catalogue units,
+  ascending latitude, -180..180 longitudes, depth in metres);
 * values inside the catalogue's physical ranges, no infinities;
 * NaN exactly over land for ocean variables (``mask``), nowhere in
   forcing, and only in the ocean for observation channels (``sst`` with an
@@ -45,13 +48,27 @@ def validate_cube(path) -> list[str]:
     except DataError as exc:
         return [str(exc)]
     found = _metadata_problems(path)
+    found += _content_problems(ds)
     found += [f"CF: {p}" for p in cf.problems(ds)]
+    found += [f"not canonical: {n}" for n in cf.canonical_notes(ds)]
     found += _time_problems(ds)
     if "mask" not in ds:
         found.append("no 'mask' variable (expected int8 depth x latitude x longitude, 1 = ocean)")
     found += _value_problems(ds)
     found += _statistics_problems(path, ds)
     return found
+
+
+def _content_problems(ds: xr.Dataset) -> list[str]:
+    """A training cube holds at least one ocean field (forcing and static fields alone forecast nothing)."""
+    timed = [str(v) for v in ds.data_vars if "time" in ds[v].dims]
+    ocean = [v for v in timed if v in V.CATALOGUE and V.get(v).group not in ("forcing", "static")]
+    if ocean:
+        return []
+    wanted = ", ".join(V.PROGNOSTIC) + " (or an observed/derived ocean field: sst, chl, VHM0, ...)"
+    return [f"no ocean variables: found {sorted(map(str, ds.data_vars)) or 'no variables'}"
+            f"{' (forcing/static only)' if timed else ''}; expected at least one of {wanted}. "
+            "Add an ocean source (kind: reanalysis, sst_l4, ...) to the recipe and rebuild"]
 
 
 def _metadata_problems(path: Path) -> list[str]:

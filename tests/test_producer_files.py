@@ -107,3 +107,24 @@ def test_a_really_truncated_real_file_is_still_called_truncated(shared_data, tmp
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(DataError, match=r"GLORYS_cut\.nc.*truncated.*fetch it again"):
         open_source(cut)
+
+
+def test_a_cube_of_forcing_only_is_not_a_valid_training_cube(shared_data, tmp_path, capsys):
+    import yaml
+
+    text = f"""
+        name: na_forcing_only
+        grid: {NA}
+        dates: [2012-01-01]
+        compute: {{scheduler: synchronous, progress: false}}
+        sources:
+          - {{name: era5, kind: forcing, product: era5, files: era5/ERA5_NA_2012.nc, variables: [u10, v10]}}
+          - {{name: etopo, kind: bathymetry, files: bathymetry/etopo5_coarsened_and_shifted.nc}}
+        """
+    recipe = parse_recipe(yaml.safe_load(text), base=shared_data, label="forcing-only recipe")
+    cube = build_cube(recipe, tmp_path / "forcing.zarr").path
+    found = validate_cube(cube)
+    assert any("no ocean variables" in p and "u10" in p and "thetao" in p for p in found), found
+    assert main(["data", "validate", str(cube)]) == 3
+    out = capsys.readouterr().out
+    assert "valid training cube" not in out and "no ocean variables" in out
