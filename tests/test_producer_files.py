@@ -8,6 +8,7 @@ import xarray as xr
 from ocean.cli import main
 from ocean.cube import open_cube
 from ocean.errors import DataError
+from ocean.info import describe
 from ocean.io import open_source
 from pipelines.append import append_day
 from pipelines.build import build_cube
@@ -45,6 +46,9 @@ def test_a_scalar_time_is_one_day_not_static_fields(shared_data, tmp_path):
     both = open_source(files, expect_frequency=None)
     assert both.sizes["time"] == 2
     xr.testing.assert_allclose(both.so, whole.so)
+    info = describe(files[1])  # ocean info: a GLORYS day, not static fields; the scalar time is a note, not a CF problem
+    assert info["source"] == "glorys" and info["time"]["count"] == 1 and info["time"]["start"].startswith("2012-12-31")
+    assert any("scalar coordinate" in n for n in info["canonical_notes"]) and info["cf_problems"] == []
 
 
 def test_one_day_files_build_a_cube(shared_data, tmp_path):
