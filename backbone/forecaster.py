@@ -17,7 +17,9 @@ public methods with :meth:`Forecaster.normalise_state` /
 from __future__ import annotations
 
 import logging
+import math
 import os
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -27,14 +29,15 @@ from torch import nn
 from backbone.config import ModelConfig
 from backbone.model import FourierMAE
 from ocean.batch import Batch
-from ocean.checkpoint import ModelMetadata, check_compatible, load_model_dir, save_model_dir
-from ocean.errors import DataError
+from ocean.checkpoint import (WEIGHTS_FILE, ModelMetadata, check_compatible, check_tensor_shapes, load_model_dir,
+                              read_metadata, save_model_dir, tensor_shapes)
+from ocean.errors import ConfigError, DataError
 from ocean.grid import Grid
 from ocean.levels import Levels
 from ocean.normalize import Statistics, channel_names
 from ocean.variables import get as get_variable
 
-__all__ = ["Forecaster", "build_metadata", "channel_mask", "static_inputs", "KIND"]
+__all__ = ["Forecaster", "build_metadata", "check_config", "approx_parameters", "channel_mask", "static_inputs", "KIND"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,78 @@ def static_inputs(level_mask: np.ndarray, count: int) -> np.ndarray:
         raise DataError("the model wants more static mask channels than the data have levels",
                         found=len(level_mask), expected=count)
     return np.asarray(level_mask[:count], dtype=np.float32)
+
+
+#: Sane bounds on what a metadata document may ask to allocate (AI-GOMS: widths 512/1024, 16+8 blocks,
+#: 16,200 tokens; these allow 8x that and more, and refuse typos such as a width of 1e9).
+MAX_WIDTH, MAX_DEPTH, MAX_TOKEN_FLOATS = 8192, 128, 2 ** 28
+
+
+def check_config(meta: ModelMetadata, path=None) -> ModelConfig:
+    """The metadata's :class:`ModelConfig`, refused (exit 3) when its sizes are impossible.
+
+    Compares the channel counts and grid shape with the metadata's own
+    channels and grid, and bounds widths, depths and token-grid sizes, so
+    that nothing absurd is allocated before the weights are checked.
+    """
+    file = None if path is None else Path(path) / "metadata.json"
+    try:
+        config = ModelConfig.from_dict(meta.config)
+    except (ConfigError, TypeError, ValueError, KeyError) as exc:
+        raise DataError(f"the model config in the metadata cannot be used ({exc})", file=file,
+                        variable="config", expected="a backbone ModelConfig (ocean export writes it)") from exc
+    io, problems = config.io, []
+
+    def want(name, found, expected):
+        if found != expected:
+            problems.append(f"{name} {found} (expected {expected})")
+
+    want("config.io.state_channels", io.state_channels, len(meta.channels))
+    if meta.statistics is not None:
+        want("statistics channels", len(meta.statistics.channels), len(meta.channels))
+    want("config.io.forcing_channels", io.forcing_channels, len(meta.forcing_channels))
+    want("config.io.grid_shape", tuple(io.grid_shape), tuple(meta.grid.shape))
+    levels = len(meta.levels) if meta.levels is not None else 0
+    if not 0 <= io.static_channels <= max(levels, 1):
+        problems.append(f"config.io.static_channels {io.static_channels} (expected 0..{levels}, the levels)")
+    for name, stack in (("encoder", config.encoder), ("decoder", config.decoder)):
+        if not 1 <= stack.width <= MAX_WIDTH:
+            problems.append(f"config.{name}.width {stack.width} (expected 1..{MAX_WIDTH})")
+        if not 1 <= stack.depth <= MAX_DEPTH:
+            problems.append(f"config.{name}.depth {stack.depth} (expected 1..{MAX_DEPTH})")
+    if not all(1 <= p <= g for p, g in zip(config.patch, io.grid_shape)):
+        problems.append(f"config.patch {tuple(config.patch)} (expected 1..grid {tuple(io.grid_shape)})")
+    if not 0 < config.mixer.mlp_ratio <= 16:
+        problems.append(f"config.mixer.mlp_ratio {config.mixer.mlp_ratio} (expected 0..16)")
+    if not problems:
+        h, w = config.token_grid
+        floats = h * w * max(config.encoder.width, config.decoder.width)
+        if floats > MAX_TOKEN_FLOATS:
+            problems.append(f"token grid {h}x{w} x width {max(config.encoder.width, config.decoder.width)} = "
+                            f"{floats:.3g} values per position embedding (expected at most {MAX_TOKEN_FLOATS:.3g})")
+    if problems:
+        raise DataError("the model metadata has impossible sizes", file=file, variable="config",
+                        found="; ".join(problems), expected="sizes that agree with the metadata's channels, "
+                        "grid and levels, within sane bounds", hint="Re-export the model from its training checkpoint")
+    return config
+
+
+def approx_parameters(config: ModelConfig) -> int:
+    """Values a :class:`FourierMAE` of ``config`` holds in its state dict, to within a few percent.
+
+    Patch embedding and recovery, per AFNO block ``4 w^2 / blocks`` (mixer)
+    plus ``2 ratio w^2`` (MLP), the bridge, and the mask buffers. Used to
+    refuse metadata that would allocate far more than the weights file holds.
+    """
+    io, (p, q) = config.io, config.patch
+    h, w = io.grid_shape
+
+    def stack(s):
+        return s.depth * (4 * s.width ** 2 // config.mixer.num_blocks + int(2 * config.mixer.mlp_ratio * s.width ** 2))
+
+    return (io.in_channels * p * q * config.encoder.width + stack(config.encoder) + stack(config.decoder)
+            + config.encoder.width * config.decoder.width + config.decoder.width * io.out_channels * p * q
+            + (io.out_channels + io.static_channels) * h * w)
 
 
 def build_metadata(config: ModelConfig, *, variables: Sequence[str], levels: Levels | None, grid: Grid,
@@ -85,17 +160,33 @@ class Forecaster(nn.Module):
     # -- model directories -----------------------------------------------------------------
     @classmethod
     def load(cls, path: "str | os.PathLike", device: str = "cpu") -> "Forecaster":
-        """Load a model directory written by :meth:`save` or ``ocean export``."""
-        state, meta = load_model_dir(path, device=device)
+        """Load a model directory written by :meth:`save` or ``ocean export``.
+
+        Everything is verified before a tensor is allocated: the metadata
+        (hashes, statistics: :func:`ocean.checkpoint.read_metadata`), the
+        sizes in the config against the metadata and sane bounds
+        (:func:`check_config`), the tensors' names and shapes in the file's
+        header against the architecture built on the ``meta`` device, then
+        the weights' sha256.
+        """
+        meta = read_metadata(path)
         if meta.kind != KIND:
             raise DataError("the model directory holds another kind of model", file=path,
                             found=meta.kind, expected=KIND)
-        model = FourierMAE(ModelConfig.from_dict(meta.config))
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise DataError("the weights do not fit the architecture in the metadata", file=path,
-                            found=f"missing {missing[:5]}, unexpected {unexpected[:5]}",
-                            expected=f"the tensors of preset {meta.preset!r}")
+        config = check_config(meta, path)
+        found = tensor_shapes(path)
+        stored = sum(math.prod(shape) for shape in found.values())
+        wanted = approx_parameters(config)
+        if wanted > 2 * stored + 2 ** 20:  # the config asks for far more than the file holds: do not build it
+            raise DataError("the model metadata describes a much larger model than its weights", file=path,
+                            variable="config", found=f"~{wanted:.3g} values from the config",
+                            expected=f"about the {stored:.3g} values stored in {WEIGHTS_FILE}",
+                            hint="The weights and metadata.json come from different models; re-export it")
+        model = FourierMAE(config)
+        check_tensor_shapes(path, {k: v.shape for k, v in model.state_dict().items()},
+                            f"preset {meta.preset!r} as its metadata describes it")
+        state, meta = load_model_dir(path, device=device)
+        model.load_state_dict(state, strict=True)
         return cls(model.to(device).eval(), meta)
 
     def save(self, path: "str | os.PathLike") -> ModelMetadata:

@@ -12,7 +12,20 @@ and heads alike; DESIGN.md "Stores -> Checkpoint")::
                           versions and the sha256 of model.safetensors
 
 The sha256 names the exact weights: a head records the hash of the backbone
-it was trained on and can refuse another one. :func:`check_compatible`
+it was trained on and can refuse another one.
+
+Integrity (checked by :func:`read_metadata` and :func:`load_model_dir`
+before anything is built): ``weights_sha256`` is required (an empty or
+malformed hash is refused, never skipped) and must match
+``model.safetensors``; ``metadata.json`` carries its own hash,
+``metadata_sha256``: the sha256 of the document without that key, written
+as canonical JSON (sorted keys, no spaces), so any edit of the metadata --
+a statistic, a width, the weights' hash -- is refused. The statistics must
+be finite, with ``std > 0`` and means inside the catalogue's valid range.
+Model directories shipped inside the package (``*/assets/``) exported before
+``metadata_sha256`` existed load on their weights' hash alone; seal such a
+directory with ``ocean export --seal MODEL_DIR`` (rewrites metadata.json
+only, after checking the weights). :func:`check_compatible`
 refuses data whose variables, levels or grid differ from the model's with a
 :class:`~ocean.errors.ModelMismatchError` naming both sides.
 
@@ -30,6 +43,7 @@ import json
 import logging
 import os
 import platform
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +65,10 @@ __all__ = [
     "load_model_dir",
     "read_metadata",
     "weights_sha256",
+    "metadata_sha256",
+    "seal_model_dir",
+    "tensor_shapes",
+    "check_tensor_shapes",
     "check_compatible",
     "package_versions",
     "export_lightning_checkpoint",
@@ -149,6 +167,19 @@ def package_versions() -> dict:
     return out
 
 
+def metadata_sha256(doc: Mapping) -> str:
+    """sha256 of a metadata document without its own ``metadata_sha256`` key (canonical JSON)."""
+    body = {k: v for k, v in doc.items() if k != "metadata_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sealed(meta: ModelMetadata) -> dict:
+    doc = json.loads(json.dumps(meta.to_dict()))  # hashed as it will read back (tuples -> lists, keys -> str)
+    doc["metadata_sha256"] = metadata_sha256(doc)
+    return doc
+
+
 def weights_sha256(path: "str | os.PathLike") -> str:
     """sha256 of a weights file (or of ``model.safetensors`` in a model directory)."""
     path = Path(path)
@@ -185,13 +216,20 @@ def save_model_dir(path: "str | os.PathLike", state_dict: Mapping[str, Any], met
             versions=metadata.versions or package_versions(),
             created=metadata.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        (tmp / METADATA_FILE).write_text(json.dumps(meta.to_dict(), indent=1, sort_keys=False))
+        (tmp / METADATA_FILE).write_text(json.dumps(_sealed(meta), indent=1, sort_keys=False))
     log.info("wrote model directory %s (%s, sha256 %s)", path, meta.kind, meta.weights_sha256[:12])
     return meta
 
 
 def read_metadata(path: "str | os.PathLike") -> ModelMetadata:
-    """The metadata of a model directory (no weights read)."""
+    """The metadata of a model directory (no weights read), verified.
+
+    Refused (:class:`DataError`, exit 3): an unknown format, a missing or
+    malformed ``weights_sha256``, a ``metadata_sha256`` that does not match
+    the document (or none, outside the package's shipped assets), and
+    statistics that are not finite, have ``std <= 0`` or means outside the
+    catalogue's valid range.
+    """
     path = Path(path)
     file = path / METADATA_FILE
     if not file.is_file():
@@ -201,14 +239,158 @@ def read_metadata(path: "str | os.PathLike") -> ModelMetadata:
                         hint="Export a training checkpoint with `ocean export CKPT --out MODEL_DIR`")
     try:
         d = json.loads(file.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"metadata is not valid JSON ({exc})", file=file) from exc
-    return ModelMetadata.from_dict(d, source=file)
+    except OSError as exc:
+        raise DataError(f"metadata cannot be read ({exc.strerror})", file=file) from exc
+    if not isinstance(d, dict):
+        raise DataError("metadata is not a JSON object", file=file, found=type(d).__name__, expected="an object")
+    if d.get("format") == FORMAT_VERSION:  # an unknown format is reported as such by from_dict
+        _verify_hashes(d, file)
+    try:
+        meta = ModelMetadata.from_dict(d, source=file)
+    except DataError as exc:
+        if exc.file is not None:
+            raise
+        raise DataError(str(exc), file=file) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"metadata has a malformed field ({type(exc).__name__}: {exc})", file=file) from exc
+    for name in ("statistics", "forcing_statistics"):
+        _check_statistics(getattr(meta, name), name, file)
+    return meta
+
+
+def _verify_hashes(d: Mapping, file: Path) -> None:
+    weights = d.get("weights_sha256")
+    if not isinstance(weights, str) or not re.fullmatch(r"[0-9a-f]{64}", weights):
+        raise DataError("the metadata does not name its weights", file=file, variable="weights_sha256",
+                        found=repr(weights), expected="the 64-hex-digit sha256 of model.safetensors",
+                        hint="An empty hash is refused, not skipped; re-export the model (`ocean export`)")
+    own = d.get("metadata_sha256")
+    if own is None:
+        if _shipped(file.parent):
+            log.debug("%s: shipped model directory without metadata_sha256; checked by its weights' hash", file)
+            return
+        raise DataError("the metadata carries no hash of itself", file=file, variable="metadata_sha256",
+                        found="no metadata_sha256", expected="the sha256 of the document (ocean export writes it)",
+                        hint="Re-export the model, or seal a directory you trust with `ocean export --seal MODEL_DIR`")
+    found = metadata_sha256(d)
+    if own != found:
+        raise DataError("metadata.json was modified after export", file=file, variable="metadata_sha256",
+                        found=f"content sha256 {found[:16]}...", expected=f"{str(own)[:16]}... (recorded)",
+                        hint="Restore the exported metadata.json or re-export the model")
+
+
+def _shipped(model_dir: Path) -> bool:
+    """A model directory shipped inside the project's packages (``ocean|backbone|downstream/.../assets/...``)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rel = model_dir.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return rel.parts[:1] in (("ocean",), ("backbone",), ("downstream",)) and "assets" in rel.parts
+
+
+def _check_statistics(stats: Statistics | None, name: str, file: Path) -> None:
+    """Finite statistics, ``std > 0`` and ``tendency_std > 0``, means inside the catalogue's range."""
+    if stats is None:
+        return
+    from ocean.normalize import split_channel
+    from ocean.variables import CATALOGUE
+
+    for what in ("std", "tendency_std"):
+        values = getattr(stats, what)
+        bad = [f"{c}={v:g}" for c, v in zip(stats.channels, values) if not v > 0]
+        if bad:
+            raise DataError(f"the {name} have {what} <= 0 (normalising would divide by zero)", file=file,
+                            variable=split_channel(bad[0].split("=")[0])[0], found=", ".join(bad[:5]),
+                            expected=f"{what} > 0 for every channel", hint="Recompute the statistics and re-export")
+    for c, mean, std in zip(stats.channels, stats.mean, stats.std):
+        var = CATALOGUE.get(split_channel(c)[0])
+        if var is None:
+            continue
+        lo, hi = var.valid_range
+        if not lo <= mean <= hi or std > (hi - lo):
+            raise DataError(f"the {name} are impossible for {c}", file=file, variable=var.name,
+                            found=f"mean {mean:g}, std {std:g}",
+                            expected=f"a mean within the valid range [{lo:g}, {hi:g}] {var.units} "
+                                     f"and a std below {hi - lo:g}",
+                            hint="Recompute the statistics and re-export")
+
+
+def seal_model_dir(path: "str | os.PathLike") -> ModelMetadata:
+    """Add ``metadata_sha256`` to a model directory exported without it (weights untouched).
+
+    The weights must match ``weights_sha256``; run it only on a directory you
+    trust (sealing records the metadata as it is now).
+    """
+    path = Path(path)
+    file = path / METADATA_FILE
+    try:
+        d = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"metadata cannot be read ({exc})", file=file) from exc
+    d.pop("metadata_sha256", None)
+    doc = dict(d, metadata_sha256=metadata_sha256(d))
+    _verify_hashes(doc, file)
+    meta = ModelMetadata.from_dict(doc, source=file)
+    _check_weights(path / WEIGHTS_FILE, meta)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=False))
+    os.replace(tmp, file)
+    log.info("sealed %s (metadata sha256 %s)", file, doc["metadata_sha256"][:12])
+    return read_metadata(path)
+
+
+def tensor_shapes(path: "str | os.PathLike") -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a safetensors file, from its header only (no data read)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS_FILE
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(int(n) for n in f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as exc:  # a truncated or foreign file: safetensors raises its own error types
+        raise DataError(f"the weights cannot be read as safetensors ({type(exc).__name__}: {exc})",
+                        file=path, hint="Re-export the model") from exc
+
+
+def check_tensor_shapes(path: "str | os.PathLike", expected: Mapping[str, Sequence[int]], what: str) -> None:
+    """Refuse weights whose tensor names or shapes are not those ``expected`` (before any is loaded)."""
+    found = tensor_shapes(path)
+    expected = {k: tuple(int(n) for n in v) for k, v in expected.items()}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = [f"{k} {found[k]} (expected {expected[k]})" for k in sorted(set(found) & set(expected))
+             if found[k] != expected[k]]
+    if missing or unexpected or wrong:
+        parts = [f"{len(wrong)} tensor(s) of the wrong shape: {'; '.join(wrong[:4])}"] if wrong else []
+        parts += [f"missing {missing[:4]}"] if missing else []
+        parts += [f"unexpected {unexpected[:4]}"] if unexpected else []
+        raise DataError("the weights do not fit the architecture in the metadata", file=path,
+                        found=", ".join(parts), expected=f"the tensors of {what}",
+                        hint="The weights and metadata.json come from different models; re-export it")
+
+
+def _check_weights(weights: Path, meta: ModelMetadata) -> None:
+    if not weights.is_file():
+        raise DataError("the model directory has no weights", file=weights.parent, expected=WEIGHTS_FILE)
+    found = weights_sha256(weights)
+    if found != meta.weights_sha256:
+        raise DataError("the weights do not match their metadata", file=weights,
+                        found=f"sha256 {found[:16]}...", expected=f"sha256 {meta.weights_sha256[:16]}...",
+                        hint="The directory was modified after export; re-export it")
 
 
 def load_model_dir(path: "str | os.PathLike", *, verify_hash: bool = True, device: str = "cpu"
                    ) -> tuple[dict, ModelMetadata]:
-    """``(state_dict, metadata)`` of a model directory; the weights' sha256 is checked."""
+    """``(state_dict, metadata)`` of a model directory; the weights' sha256 is checked.
+
+    ``verify_hash=False`` skips only the hashing of the weights (tests); the
+    metadata is always verified (:func:`read_metadata`).
+    """
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -216,13 +398,13 @@ def load_model_dir(path: "str | os.PathLike", *, verify_hash: bool = True, devic
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
         raise DataError("the model directory has no weights", file=path, expected=WEIGHTS_FILE)
-    if verify_hash and meta.weights_sha256:
-        found = weights_sha256(weights)
-        if found != meta.weights_sha256:
-            raise DataError("the weights do not match their metadata", file=weights,
-                            found=f"sha256 {found[:16]}...", expected=f"sha256 {meta.weights_sha256[:16]}...",
-                            hint="The directory was modified after export; re-export it")
-    return load_file(str(weights), device=device), meta
+    if verify_hash:
+        _check_weights(weights, meta)
+    try:
+        return load_file(str(weights), device=device), meta
+    except Exception as exc:  # safetensors' own error types
+        raise DataError(f"the weights cannot be read as safetensors ({type(exc).__name__}: {exc})",
+                        file=weights, hint="Re-export the model") from exc
 
 
 # -- compatibility ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ output untouched.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import shutil
@@ -23,7 +24,8 @@ import xarray as xr
 
 from ocean.errors import DataError, OceanError
 
-__all__ = ["quiet_zarr", "atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory"]
+__all__ = ["quiet_zarr", "atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory",
+           "clean_debris"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,37 @@ def atomic_path(final: "str | os.PathLike", overwrite: bool = True) -> Iterator[
     except BaseException:
         _remove(tmp)
         raise
+
+
+def clean_debris(final: "str | os.PathLike") -> list[Path]:
+    """Remove what killed writers of ``final`` left beside it; call it holding ``final``'s lock.
+
+    * temporaries ``.NAME.tmp-PID-XXXXXXXX`` (any PID: every writer of a
+      store holds its lock while its temporary exists, so whoever holds the
+      lock finds only dead writers' temporaries);
+    * ``.NAME.old``, the previous version renamed aside during publication:
+      removed when ``final`` exists, else renamed back (the run that was
+      publishing died between its two renames; the old version stays
+      published).
+
+    Returns the paths removed.
+    """
+    final = Path(final)
+    folder = final.parent
+    if not folder.is_dir():
+        return []
+    removed = []
+    old = folder / f".{final.name}.old"
+    if old.exists() and not final.exists():
+        os.rename(old, final)
+        log.warning("%s: put back the version a killed run had renamed aside", final)
+    for p in sorted(folder.glob(f".{glob.escape(final.name)}.tmp-*")) + ([old] if old.exists() else []):
+        _remove(p)
+        removed.append(p)
+    if removed:
+        log.info("removed %d temporary output(s) of %s left by killed runs: %s", len(removed), final.name,
+                 ", ".join(p.name for p in removed))
+    return removed
 
 
 def publish_directory(tmp: Path, final: Path) -> None:

@@ -41,7 +41,9 @@ import xarray as xr
 
 from ocean.errors import ConfigError, DataError
 from ocean.forecast_store import ForecastWriter, cleanup_stale, forecast_path
-from ocean.lock import run_lock
+from ocean.lock import store_lock
+from ocean.quality import check_field
+from ocean.store import clean_debris
 
 __all__ = ["ForecastRequest", "ForecastResult", "run_forecast", "default_model_dir"]
 
@@ -108,24 +110,31 @@ def run_forecast(req: ForecastRequest) -> ForecastResult:
     log.info("forecast %s from %s: model %s (%s), %d leads -> %s", init.date(), source.label, meta.preset,
              model_dir, req.leads, final)
     state_ds, mask = source.initial_state()
-    batch = _initial_batch(state_ds, mask, fc)
+    batch = _initial_batch(state_ds, mask, fc, source.label)
     forcing, forcing_source = source.forcing(req.leads)
     timings = {"load": time.perf_counter() - t0}
     if req.dry_run:
         log.info("dry run: inputs checked (state %s, forcing %s); nothing written", tuple(batch.state.shape), forcing_source)
         return ForecastResult("dry-run", final, init, forcing_source, timings=timings)
     _check_writable(Path(req.out))
-    with run_lock(Path(req.out) / f".forecast_{init:%Y-%m-%d}.lock", wait=req.wait):
-        if final.exists() and not req.force:
-            log.info("forecast %s exists; keeping it (use --force to replace it)", final)
-            return ForecastResult("exists", final, init, forcing_source, timings=timings)
+    with store_lock(final, wait=req.wait) as real:  # debris of killed runs of this init removed here
+        looks = Path(req.out) / "quicklooks" / f"{init:%Y-%m-%d}"
+        clean_debris(looks)
         cleanup_stale(req.out)
+        if real.exists() and not req.force:
+            result = ForecastResult("exists", final, init, forcing_source, timings=timings)
+            if req.quicklooks and not looks.exists():  # quicklooks are part of what is published
+                log.info("forecast %s exists without its quicklooks; drawing them", final)
+                result.quicklooks = _quicklooks(req, final, init)
+            else:
+                log.info("forecast %s exists; keeping it (use --force to replace it)", final)
+            return result
         t1 = time.perf_counter()
         _write(req, fc, batch, forcing, mask, init, forcing_source, model_dir, source.label, heads)
         timings["rollout_and_write"] = time.perf_counter() - t1
-    result = ForecastResult("written", final, init, forcing_source, timings=timings)
-    if req.quicklooks:
-        result.quicklooks = _quicklooks(req, final, init)
+        result = ForecastResult("written", final, init, forcing_source, timings=timings)
+        if req.quicklooks:
+            result.quicklooks = _quicklooks(req, final, init)
     timings["total"] = time.perf_counter() - t0
     return result
 
@@ -140,7 +149,8 @@ def _check_writable(root: Path) -> None:
         raise DataError("the output root is not writable", file=root, hint="Choose a writable --out or fix its permissions")
 
 
-def _initial_batch(state_ds: xr.Dataset, mask: np.ndarray, fc):
+def _initial_batch(state_ds: xr.Dataset, mask: np.ndarray, fc, label: str = "the initial state"):
+    """The initial state as a Batch, refused when it is not the model's or not physical (exit 3)."""
     from ocean.batch import Batch
 
     meta = fc.metadata
@@ -149,6 +159,12 @@ def _initial_batch(state_ds: xr.Dataset, mask: np.ndarray, fc):
                                    "longitude": state_ds["longitude"]})
     batch = Batch.from_xarray(state_ds, variables=meta.variables, levels=meta.levels, mask=mask_da)
     fc.check(batch)
+    day = str(state_ds["time"].values[0])[:10]
+    for v in meta.variables:
+        values = state_ds[v].values[0]  # (depth, lat, lon) or (lat, lon)
+        check_field(values, v, ocean=mask if values.ndim == 3 else mask[0], file=label,
+                    what=f"the initial state on {day}",
+                    hint="Fix or rebuild that day of the data, or choose another --init")
     return batch
 
 
@@ -165,13 +181,34 @@ def _write(req, fc, batch, forcing: torch.Tensor, mask: np.ndarray, init, forcin
     with ForecastWriter(req.out, init, batch.grid, meta.levels, meta.variables, req.leads, attrs) as writer:
         previous = batch.state[:, 0]
         steps = fc.rollout(previous, forcing)
+        model = f"model {meta.preset} ({model_dir})"
         for i, state in enumerate(tqdm(steps, total=req.leads, desc="forecast", unit="day", disable=None)):
-            writer.write_lead(i, _fields(state[0].numpy(), meta.variables, nz, mask))
+            fields = _fields(state[0].numpy(), meta.variables, nz, mask)
+            for v, values in fields.items():
+                check_field(values, v, ocean=mask if values.ndim == 3 else mask[0], file=model, hint=_BAD_OUTPUT,
+                            what=f"the forecast at lead {i + 1} ({(init + pd.Timedelta(days=i + 1)).date()})")
+            writer.write_lead(i, fields)
             if heads:
                 heads.step(i, previous, state, forcing[:, i])
             previous = state
         for name, ds in (heads.results() if heads else ()):
+            _check_head(name, ds, init)
             writer.write_group(name, ds)
+
+
+_BAD_OUTPUT = "Nothing was published. The model or its statistics are unfit for this initial state"
+
+
+def _check_head(name: str, ds: xr.Dataset, init) -> None:
+    """Every lead of every field of a head, before its group is written."""
+    label = f"head {name} ({ds.attrs.get('head', name)}, sha256 {str(ds.attrs.get('head_sha256', ''))[:12]})"
+    for v, da in ds.data_vars.items():
+        if "lead_time" not in da.dims or not np.issubdtype(da.dtype, np.floating):
+            continue
+        values = da.transpose("lead_time", ...).values
+        for i in range(values.shape[0]):
+            check_field(values[i], str(v), file=label, hint=_BAD_OUTPUT,
+                        what=f"the forecast at lead {i + 1} ({(init + pd.Timedelta(days=i + 1)).date()})")
 
 
 def _fields(state: np.ndarray, variables: Sequence[str], nz: int, mask: np.ndarray) -> dict:
@@ -237,6 +274,8 @@ def _forcing_tensor(ds: xr.Dataset, variables: Sequence[str]) -> torch.Tensor:
     if not np.isfinite(arr).all():
         raise DataError("the forcing has NaN or inf", found=f"{int((~np.isfinite(arr)).sum())} values",
                         expected="finite forcing everywhere (over land too)")
+    for k, v in enumerate(variables):
+        check_field(arr[:, k], v, ocean=np.ones(arr[:, k].shape, dtype=bool), what="the forcing of the leads")
     return torch.as_tensor(arr[None], dtype=torch.float32)  # (1, leads, F, H, W)
 
 
