@@ -72,7 +72,7 @@ def open_forecasts(root: "str | os.PathLike", group: str | None = None) -> xr.Da
 
 
 def cleanup_stale(root: "str | os.PathLike") -> list[Path]:
-    """Remove temporaries left by runs that died (their PID no longer exists)."""
+    """Remove temporaries left by runs that died (their PID no longer exists) and lock files nobody holds."""
     removed = []
     root = Path(root)
     if not root.is_dir():
@@ -84,7 +84,9 @@ def cleanup_stale(root: "str | os.PathLike") -> list[Path]:
             removed.append(p)
     if removed:
         log.info("removed %d stale temporary store(s) left by interrupted runs", len(removed))
-    return removed
+    from ocean.lock import remove_stale_locks
+
+    return removed + remove_stale_locks(root, ".forecast_*.zarr.lock")
 
 
 def _alive(pid: int) -> bool:

@@ -37,7 +37,7 @@ from typing import Iterator
 
 from ocean.errors import DataError, LockedError
 
-__all__ = ["run_lock", "store_lock", "lock_file_of"]
+__all__ = ["run_lock", "store_lock", "lock_file_of", "remove_stale_locks"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,25 @@ def run_lock(path: "str | os.PathLike", wait: float = 0.0, poll: float = 0.2) ->
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def remove_stale_locks(folder: "str | os.PathLike", pattern: str = ".*.lock") -> list[Path]:
+    """Remove lock files in ``folder`` that no process holds (left by killed runs); returns them.
+
+    Each is taken the way a run takes it (so a live holder is never
+    disturbed: its lock is skipped) and released, which unlinks it.
+    """
+    removed = []
+    for path in sorted(Path(folder).glob(pattern)):
+        try:
+            with run_lock(path):
+                pass
+        except (LockedError, DataError):
+            continue
+        removed.append(path)
+    if removed:
+        log.info("removed %d stale lock file(s) of killed runs: %s", len(removed), ", ".join(p.name for p in removed))
+    return removed
 
 
 def _acquire(path: Path, wait: float, poll: float) -> int:

@@ -45,7 +45,7 @@ from zarr.storage import LocalStore, StorePath
 from ocean.cube import cube_grid, cube_levels, open_cube
 from ocean.errors import DataError
 from ocean.io import resolve_paths
-from ocean.lock import run_lock
+from ocean.lock import lock_file_of, store_lock
 from pipelines.assemble import assemble, open_inputs
 from pipelines.compute import scheduler
 from pipelines.gaps import compact_gaps
@@ -78,20 +78,20 @@ def append_day(recipe: Recipe, cube_path, date, *, on_stage: Stage | None = None
                wait: float = 0.0) -> AppendReport:
     """Append ``date`` to the cube at ``cube_path`` following ``recipe``.
 
-    Holds ``CUBE.lock`` (beside the cube) while it works: a second append or
+    Holds ``.CUBE.lock`` (beside the cube's real path) while it works: a second append or
     build of the same cube waits ``wait`` seconds, then fails (exit 4).
     ``on_stage(name)`` is called after each step of the commit (tests use
     it to interrupt the process at every point).
     """
     path = Path(cube_path)
     day = np.datetime64(_date(date), "D")
-    with run_lock(lock_path(path), wait=wait):
-        return _append(recipe, path, day, on_stage)
+    with store_lock(path, wait=wait) as real:  # one lock per real path (symlinks too); debris of killed builds removed
+        return _append(recipe, real, day, on_stage)
 
 
 def lock_path(cube: Path) -> Path:
-    """The lock file of a cube (beside it, so the store's bytes never change)."""
-    return cube.with_name(cube.name + ".lock")
+    """The lock file of a cube (beside its real path, so the store's bytes never change)."""
+    return lock_file_of(cube)
 
 
 def _append(recipe: Recipe, path: Path, day: np.datetime64, on_stage: Stage | None) -> AppendReport:

@@ -28,7 +28,7 @@ import zarr
 
 from ocean.cube import prepare_cube, write_statistics
 from ocean.errors import DataError
-from ocean.lock import run_lock
+from ocean.lock import store_lock
 from ocean.store import atomic_path, quiet_zarr
 from pipelines.assemble import Inputs, assemble, open_inputs
 from pipelines.compute import progress_bar, scheduler
@@ -73,13 +73,13 @@ def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.
 
     ``batch`` is the number of days per write batch (default: the recipe's
     ``compute.batch_days``, else :func:`batch_days`). Holds the cube's lock
-    (``OUT.lock``, as appends do) while it works.
+    (``.OUT.lock`` beside its real path, as appends do) while it works.
     """
     out = Path(out)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"batch must be a positive number of days, found {batch!r}")
-    with run_lock(out.with_name(out.name + ".lock"), wait=wait):
-        return _build(recipe, out, overwrite, batch or recipe.compute.batch_days)
+    with store_lock(out, wait=wait) as real:  # one lock per real path (symlinks too); debris of killed builds removed
+        return _build(recipe, real, overwrite, batch or recipe.compute.batch_days)
 
 
 def batch_days(recipe: Recipe, workers: int) -> int:
