@@ -25,7 +25,7 @@ from ocean.errors import DataError
 from ocean.levels import Levels
 from ocean.variables import get as get_variable
 
-__all__ = ["compute_statistics", "Statistics", "channel_names", "split_channel"]
+__all__ = ["compute_statistics", "Moments", "Statistics", "channel_names", "split_channel"]
 
 _STATS = ("mean", "std", "tendency_std")
 _STD_FLOOR = 1e-6
@@ -91,6 +91,56 @@ def compute_statistics(ds: xr.Dataset, variables: Sequence[str] | None = None,
         "weighting": "cos(latitude), ocean points only",
     }
     return stats
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Weighted count, mean and sum of squared deviations per level (float64), mergeable.
+
+    The streaming form of :func:`compute_statistics`: ``Moments.of`` reduces
+    one block (``(level, ..., lat, lon)`` or ``(..., lat, lon)``, NaN
+    skipped) exactly (two passes over the block); ``merge`` combines two
+    with Chan's formulae, so the result does not depend on how the data
+    were split and has no ``E[x^2] - E[x]^2`` cancellation. ``mean`` and
+    ``std`` (population, as xarray's weighted ``std``) follow.
+    """
+
+    weight: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, w: np.ndarray, levels: bool) -> "Moments":
+        """Moments of ``x`` weighted by ``w`` (broadcast on ``x``), per level (first axis) if ``levels``."""
+        x = np.asarray(x, dtype=np.float64)
+        axes = tuple(range(1 if levels else 0, x.ndim))
+        valid = ~np.isnan(x)
+        wv = np.where(valid, np.broadcast_to(w, x.shape), 0.0)
+        x0 = np.where(valid, x, 0.0)
+        total = wv.sum(axis=axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (wv * x0).sum(axis=axes) / total
+        mean = np.where(total > 0, mean, 0.0)
+        dev = x0 - (mean.reshape(mean.shape + (1,) * len(axes)) if levels else mean)
+        return cls(np.atleast_1d(total), np.atleast_1d(mean), np.atleast_1d((wv * dev * dev).sum(axis=axes)))
+
+    def merge(self, other: "Moments") -> "Moments":
+        n = self.weight + other.weight
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n > 0, other.weight / n, 0.0)
+            delta = other.mean - self.mean
+            mean = self.mean + delta * share
+            m2 = self.m2 + other.m2 + delta * delta * self.weight * share
+        return Moments(n, mean, m2)
+
+    @property
+    def std(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.weight > 0, np.sqrt(np.maximum(self.m2, 0.0) / self.weight), np.nan)
+
+    @property
+    def average(self) -> np.ndarray:
+        return np.where(self.weight > 0, self.mean, np.nan)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,6 @@ def _piece(recipe: Recipe, member, choice, out_days: np.ndarray, extend: bool) -
     method = member.spec.regrid if member.spec.regrid != "auto" else recipe.regrid.method
     rg = make_regridder(sel["latitude"].values, sel["longitude"].values, recipe.grid, method,
                         recipe.regrid.coverage, label=labels[0])
-    log.info("source %s: %s regridding onto %s", member.name, rg.method, recipe.grid.describe())
     out = {}
     for name in member.spec.variables:
         x = sel[name]

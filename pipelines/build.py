@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from ocean import variables as V
 from ocean.cube import prepare_cube, write_statistics
 from ocean.errors import DataError
 from ocean.lock import store_lock
@@ -82,9 +83,23 @@ def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.
         return _build(recipe, real, overwrite, batch or recipe.compute.batch_days)
 
 
+#: Bounds of the default write batch: the cube's bytes per batch, and days.
+BATCH_BYTES = 512 * 2**20
+BATCH_MAX_DAYS = 128
+
+
 def batch_days(recipe: Recipe, workers: int) -> int:
-    """Days per write batch when the recipe does not say: enough for every worker to have work."""
-    return max(8, 2 * workers)
+    """Days per write batch when the recipe does not say.
+
+    As many days as make :data:`BATCH_BYTES` of cube (float32), at most
+    :data:`BATCH_MAX_DAYS` (the progress bar advances per batch), and at
+    least two per worker. A batch costs a fixed ~0.1-1 s to assemble and
+    schedule, so small grids want long batches (4 degrees: 1.1 MB a day);
+    memory follows the tasks in flight, not the batch.
+    """
+    n3 = sum(1 for v in recipe.variables if v in V.CATALOGUE and V.get(v).is_3d)
+    per_day = 4 * recipe.grid.nlat * recipe.grid.nlon * (n3 * len(recipe.levels) + len(recipe.variables) - n3)
+    return max(2 * workers, min(BATCH_MAX_DAYS, BATCH_BYTES // max(per_day, 1)))
 
 
 def _build(recipe: Recipe, out: Path, overwrite: bool, batch: int | None) -> BuildReport:
@@ -102,8 +117,7 @@ def _build(recipe: Recipe, out: Path, overwrite: bool, batch: int | None) -> Bui
         write_plan(recipe, inputs, plan, tmp, attrs, batch=batch or batch_days(recipe, workers),
                    progress=recipe.compute.progress)
         wrote = time.perf_counter()
-        written = xr.open_zarr(tmp, consolidated=False)
-        stats = cube_statistics(written, recipe.statistics, plan.filled).compute()
+        stats = cube_statistics(tmp, recipe.statistics, plan.filled)
         write_statistics(tmp, stats)
         done = time.perf_counter()
     timings = (("open", opened - start), ("write", wrote - opened), ("statistics", done - wrote))
@@ -128,7 +142,9 @@ def write_plan(recipe: Recipe, inputs: Inputs, plan: DayPlan, tmp: Path, attrs: 
 
     Each batch is assembled on its own (its graph holds only its days'
     files). The first batch also computes the static fields (the mask
-    needs the first day); later batches are given them.
+    needs the first day); later batches are given them. Each dask chunk
+    is one whole shard (a day of a variable), stored straight into the
+    Zarr array (``dask.array.store``) by the task that computed it.
     """
     n = len(plan.days)
     first = min(batch, n)
@@ -136,10 +152,10 @@ def write_plan(recipe: Recipe, inputs: Inputs, plan: DayPlan, tmp: Path, attrs: 
     ds = shard_chunks(ds)
     _template(ds, plan.days).to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=enc,
                                      compute=False)
+    store = zarr.open_group(str(tmp), mode="r+", zarr_format=3)
     statics = [s for s in _STATIC if s in ds]
     with progress_bar(n, progress) as bar:
-        results = dask.compute(*[ds[s].data for s in statics], _region(ds, 0, first, tmp))
-        store = zarr.open_group(str(tmp), mode="r+", zarr_format=3)
+        results = dask.compute(*[ds[s].data for s in statics], _store(ds, store, 0))
         for name, values in zip(statics, results):
             store[name][...] = values
         bar.update(first)
@@ -149,9 +165,8 @@ def write_plan(recipe: Recipe, inputs: Inputs, plan: DayPlan, tmp: Path, attrs: 
         for a in range(first, n, batch):
             b = min(a + batch, n)
             later = assemble(recipe, inputs, plan.subset(a, b), static=(mask, deptho))
-            # ``later`` holds days a..b only: its rows 0..b-a go to the store's region a..b
-            dask.compute(_region(shard_chunks(prepare_cube(later, attrs, label=str(tmp))[0]), a, b, tmp,
-                                 offset=a))
+            # ``later`` holds days a..b only: its rows go to the store's days a..b
+            dask.compute(_store(shard_chunks(prepare_cube(later, attrs, label=str(tmp))[0]), store, a))
             bar.update(b - a)
     zarr.consolidate_metadata(str(tmp))
 
@@ -174,13 +189,14 @@ def _template(ds: xr.Dataset, days) -> xr.Dataset:
     return xr.Dataset(out, coords=coords, attrs=ds.attrs)
 
 
-def _region(ds: xr.Dataset, a: int, b: int, store: Path, *, offset: int = 0):
-    """A delayed write of the store's days ``a:b`` from ``ds``, whose first day is the store's day ``offset``."""
-    sub = ds.isel(time=slice(a - offset, b - offset))
-    keep = [v for v in sub.data_vars if "time" in sub[v].dims]
-    sub = sub[keep]
-    sub = sub.drop_vars([c for c in sub.coords if "time" not in sub[c].dims])
-    return sub.to_zarr(store, region={"time": slice(a, b)}, zarr_format=3, compute=False, consolidated=False)
+def _store(ds: xr.Dataset, group, offset: int):
+    """A delayed write of ``ds``'s time-dependent variables into ``group``'s arrays from day ``offset``."""
+    import dask.array
+
+    names = [v for v in ds.data_vars if "time" in ds[v].dims]
+    arrays = [ds[v].data.astype(group[v].dtype, copy=False) for v in names]
+    regions = [(slice(offset, offset + a.shape[0]),) + (slice(None),) * (a.ndim - 1) for a in arrays]
+    return dask.array.store(arrays, [group[v] for v in names], regions=regions, lock=False, compute=False)
 
 
 def cube_attrs(recipe: Recipe, inputs: Inputs, plan: DayPlan) -> dict:

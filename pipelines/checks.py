@@ -86,7 +86,7 @@ def finalise(var: xr.DataArray, mask: xr.DataArray | None, rule: str, dates, fil
         raise ValueError(f"unknown rule {rule!r}")
     depths = tuple(float(d) for d in var["depth"].values) if "depth" in var.dims else ()
     labels = _Labels(str(var.name), rule, tuple(dates), tuple(files), depths)
-    arr = var.chunk({d: 1 for d in ("time", "depth") if d in var.dims}).data
+    arr = var.chunk({"time": 1}).data  # the levels stay as the source chunked them (one or all)
     if mask is None:
         m = da.ones(arr.shape[1:], dtype=bool, chunks=arr.chunks[1:])
     else:
@@ -99,20 +99,35 @@ def finalise(var: xr.DataArray, mask: xr.DataArray | None, rule: str, dates, fil
 
 
 def _finalise_block(block: np.ndarray, mask: np.ndarray, labels: _Labels, block_info=None) -> np.ndarray:
+    """One record (one level, or all levels) of a variable: checked, then masked."""
     loc = block_info[0]["array-location"] if block_info else [(0, 1)] * block.ndim
     t = loc[0][0]
-    level = f" at {labels.depths[loc[1][0]]:g} m" if labels.depths else ""
     date = labels.dates[t] if t < len(labels.dates) else "?"
     where = dict(file=labels.files[t] if t < len(labels.files) else None, variable=labels.variable)
+
+    def level(bad: np.ndarray | None = None) -> str:  # the first level holding a ``bad`` cell
+        if not labels.depths:
+            return ""
+        k = int(np.nonzero(bad.any(axis=(0, 2, 3)))[0][0]) if bad is not None and bad.shape[1] > 1 else 0
+        return f" at {labels.depths[loc[1][0] + k]:g} m"
+
     mask = np.broadcast_to(mask.astype(bool), block.shape)
     nan = np.isnan(block)
     if labels.rule == "ocean" and (nan & mask).any():
-        raise DataError(f"NaN in ocean cells on {date}{level}", **where,
+        raise DataError(f"NaN in ocean cells on {date}{level(nan & mask)}", **where,
                         found=f"{int((nan & mask).sum())} ocean cells without a value",
                         expected="a value in every ocean cell of the cube's mask (NaN only over land)",
                         hint="The file has NaN where it had values before, or it does not cover the grid; "
                              "fix or drop the date (missing days follow the recipe's missing policy)")
-    check_values(block, labels.variable, date + level, where)
+    single = not labels.depths or block.shape[1] == 1
+    try:
+        check_values(block, labels.variable, date + (level() if single else ""), where)
+    except DataError:
+        if single:
+            raise
+        for k in range(block.shape[1]):  # name the first bad level
+            check_values(block[:, k:k + 1], labels.variable, date + f" at {labels.depths[loc[1][0] + k]:g} m", where)
+        raise
     if labels.rule == "forcing" and nan.any():
         raise DataError(f"NaN in a forcing field on {date}", **where,
                         found=f"{int(nan.sum())} cells without a value",

@@ -35,6 +35,7 @@ import dask
 import numpy as np
 import scipy.sparse as sp
 import xarray as xr
+from einops import rearrange
 from xarray_regrid.methods.conservative import get_weights, lat_weight
 
 from ocean.errors import DataError
@@ -60,49 +61,68 @@ class Regridder:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # survives pickling (cache key)
 
     def apply(self, x: np.ndarray, skipna: bool = True) -> np.ndarray:
-        """Regrid a numpy array ``(..., lat, lon)`` (float32 in, float32 out)."""
+        """Regrid a numpy array ``(..., lat, lon)`` (float32 in, float32 out).
+
+        Every 2-D slab of ``x`` goes through the same two sparse products at
+        once (the slabs side by side): each output value is computed as it
+        would be slab by slab, without a Python loop over levels.
+        """
         lead = x.shape[:-2]
-        flat = x.reshape((-1,) + x.shape[-2:])
         dtype = np.result_type(x.dtype, np.float32)
-        w_lat = self.lat_weights.astype(dtype)
-        w_lon_t = self.lon_weights.T.tocsr().astype(dtype)
-        out = np.empty((flat.shape[0],) + self.target.shape, dtype=np.float32)
-        for i, one in enumerate(flat):
-            out[i] = self._one(np.ascontiguousarray(one, dtype=dtype), w_lat, w_lon_t, skipna)
-        return out.reshape(lead + self.target.shape)
+        stack = np.ascontiguousarray(x.reshape((-1,) + x.shape[-2:]), dtype=dtype)  # (slab, lat, lon)
+        w_lat, w_lon_t = self._weights(dtype)
 
-    def _one(self, values: np.ndarray, w_lat, w_lon_t, skipna: bool) -> np.ndarray:
-        def both_axes(a: np.ndarray) -> np.ndarray:  # (n_src_lat, n) -> (n_tgt_lat, n_tgt_lon)
-            return (w_lon_t @ np.ascontiguousarray((w_lat @ a).T)).T
+        def both_axes(a: np.ndarray) -> np.ndarray:  # (slab, n_src_lat, n_src_lon) -> (slab, n_tgt_lat, n_tgt_lon)
+            n = a.shape[0]
+            b = w_lat @ rearrange(a, "s y x -> y (s x)")
+            c = w_lon_t @ rearrange(b, "t (s x) -> x (t s)", s=n)
+            return rearrange(c, "u (t s) -> s t u", s=n)
 
-        valid = ~np.isnan(values)
-        if not skipna or valid.all():
-            num = both_axes(values)
-            den = np.outer(np.asarray(w_lat.sum(axis=1)).ravel(), np.asarray(w_lon_t.sum(axis=1)).ravel())
+        valid = ~np.isnan(stack)
+        full = valid.all(axis=(1, 2))
+        outer = np.outer(np.asarray(w_lat.sum(axis=1)).ravel(), np.asarray(w_lon_t.sum(axis=1)).ravel())
+        if not skipna or full.all():
+            num, den = both_axes(stack), np.broadcast_to(outer, (stack.shape[0],) + outer.shape)
         else:
-            num = both_axes(np.where(valid, values, values.dtype.type(0)))
-            den = self._valid_weight(valid, values.dtype, both_axes)
+            num = both_axes(np.where(valid, stack, dtype.type(0)))
+            den = self._valid_weight(valid, dtype, both_axes).copy()
+            den[full] = outer  # a slab without land: the weights' own sums, as for a field with no NaN
         with np.errstate(invalid="ignore", divide="ignore"):
             out = num / den
-        return np.where(den >= self.coverage - 1e-6, out, np.nan).astype(np.float32, copy=False)
+        out = np.where(den >= self.coverage - 1e-6, out, np.nan).astype(np.float32, copy=False)
+        return out.reshape(lead + self.target.shape)
+
+    def _weights(self, dtype) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The latitude weights and the transposed longitude weights in ``dtype`` (cached)."""
+        key = (self.token, str(dtype))
+        if key not in _WEIGHTS:
+            _WEIGHTS[key] = (self.lat_weights.astype(dtype), self.lon_weights.T.tocsr().astype(dtype))
+            while len(_WEIGHTS) > 16:
+                _WEIGHTS.pop(next(iter(_WEIGHTS)))
+        return _WEIGHTS[key]
 
     def _valid_weight(self, valid: np.ndarray, dtype, both_axes) -> np.ndarray:
-        """The regridded valid fraction; cached, as thetao, so, uo and vo share a level's land."""
-        key = (self.token, str(dtype), hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest())
+        """The regridded valid fraction; cached, as thetao, so, uo and vo share their land."""
+        key = (self.token, str(dtype), valid.shape,
+               hashlib.blake2b(np.packbits(valid).tobytes(), digest_size=16).digest())
         den = _VALID_CACHE.get(key)
         if den is None:
             den = both_axes(valid.astype(dtype))
             _VALID_CACHE[key] = den
-            while len(_VALID_CACHE) > _VALID_CACHE_SIZE:
+            while len(_VALID_CACHE) > 1 and (len(_VALID_CACHE) > _VALID_CACHE_SIZE or sum(
+                    a.nbytes for a in _VALID_CACHE.values()) > _VALID_CACHE_BYTES):
                 _VALID_CACHE.popitem(last=False)
         else:
             _VALID_CACHE.move_to_end(key)
         return den
 
 
-#: Per process: the last few regridded valid fractions (a 1/4 degree global one is 4 MB).
+#: Per process: weights converted to a dtype, by regridder.
+_WEIGHTS: dict[tuple, tuple] = {}
+#: Per process: the last few regridded valid fractions (a 1/4 degree global level is 4 MB).
 _VALID_CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
 _VALID_CACHE_SIZE = 8
+_VALID_CACHE_BYTES = 128 * 2**20
 
 
 def source_spacing(lat: np.ndarray, lon: np.ndarray) -> float:
@@ -132,6 +152,7 @@ def make_regridder(lat, lon, target: Grid, method: str = "auto", coverage: float
     key = (lat.tobytes(), lon.tobytes(), target, method, coverage)
     if key not in _REGRIDDERS:  # sources on the same grid (GLORYS and its bathymetry) share weights
         _REGRIDDERS[key] = _build(lat, lon, target, method, coverage, label)
+        log.info("%s: %s regridding weights %dx%d -> %s", label, method, lat.size, lon.size, target.describe())
         while len(_REGRIDDERS) > 8:
             _REGRIDDERS.pop(next(iter(_REGRIDDERS)))
     return _REGRIDDERS[key]

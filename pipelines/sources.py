@@ -37,9 +37,16 @@ __all__ = ["GriddedSource", "open_gridded", "open_bathymetry", "DAY"]
 log = logging.getLogger(__name__)
 
 DAY = np.timedelta64(1, "D")
-# Producer spellings of the time and depth dimensions: one record and one
-# level per dask chunk, whatever the producer calls them.
+# Producer spellings of the time and depth dimensions: one record per dask
+# chunk, and one level per chunk when a record is large (see _open_file).
 _CHUNKS = {"time": 1, "valid_time": 1, "depth": 1, "deptht": 1, "lev": 1, "z": 1, "z_t": 1}
+_DEPTHS = ("depth", "deptht", "lev", "z", "z_t")
+#: A record of one variable up to this size (all levels, float32) is one dask chunk: every task
+#: then reads, regrids and remaps a whole column at once (at 4 degrees a level is 16 kB, and one
+#: task per level would cost more in scheduling than in work; a file stored one variable per HDF5
+#: chunk would also be decompressed once per level). Larger records (GLORYS 1/12 degree: 1.8 GB)
+#: are read one level per chunk, which bounds a task's memory.
+COLUMN_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,17 @@ class GriddedSource:
         days = np.asarray(days, dtype="datetime64[D]")
         if self.spec.frequency == "monthly":
             return self._interpolate_months(days)
-        pieces = [self._record(int(np.searchsorted(self.times, d))) for d in days]
-        out = pieces[0] if len(pieces) == 1 else xr.concat(
-            pieces, dim="time", data_vars="minimal", coords="minimal", compat="override", join="exact")
-        return out.assign_coords(time=days.astype("datetime64[ns]"))
+        where = [self.where[int(k)] for k in np.searchsorted(self.times, days)]
+        first = self.parts[0]
+        out = {}
+        for name, var in first.data_vars.items():
+            axis = var.get_axis_num("time")
+            blocks = [self.parts[p][name].data[(slice(None),) * axis + (slice(i, i + 1),)] for p, i in where]
+            data = blocks[0] if len(blocks) == 1 else da.concatenate(blocks, axis=axis)  # views: no copy
+            out[name] = xr.Variable(var.dims, data, var.attrs)
+        coords = {k: c.variable for k, c in first.coords.items() if "time" not in c.dims}
+        coords["time"] = xr.Variable("time", days.astype("datetime64[ns]"), first["time"].attrs)
+        return xr.Dataset(out, coords=coords, attrs=first.attrs)
 
     def _record(self, k: int) -> xr.Dataset:
         part, i = self.where[k]
@@ -128,8 +142,12 @@ def _mid_month(t: np.ndarray) -> np.ndarray:
     return ((start - epoch).astype(float) + (end - epoch).astype(float)) / 2.0
 
 
-def _open_file(path: Path, spec: SourceSpec) -> xr.Dataset:
+def _open_file(path: Path, spec: SourceSpec, columns: bool = False) -> xr.Dataset:
+    """One file, lazily: a record per chunk (forcing: the whole file), a level per chunk
+    unless ``columns`` (then all levels of a record in one chunk)."""
     chunks = {k: v for k, v in _CHUNKS.items() if spec.kind != "forcing" or k not in ("time", "valid_time")}
+    if columns:
+        chunks.update({d: -1 for d in _DEPTHS})
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The specified chunks separate the stored chunks")
         ds = open_source(path, spec.product, spec.variables, chunks=chunks, check=False)
@@ -142,12 +160,15 @@ def _open_file(path: Path, spec: SourceSpec) -> xr.Dataset:
 def open_gridded(spec: SourceSpec) -> GriddedSource:
     """Open every file of ``spec`` (lazily), restricted to its start/end."""
     files = resolve_paths(list(spec.files))
-    parts = [_open_file(p, spec) for p in files]
+    first = _open_file(files[0], spec, columns=True)
+    columns = max(_record_bytes(first[v]) for v in first.data_vars) <= COLUMN_BYTES
+    parts = [first if columns else _open_file(files[0], spec)] + [_open_file(p, spec, columns) for p in files[1:]]
     if spec.kind == "forcing":
         parts, labels = _daily_means(parts, files, spec)
     else:
         parts = [p.assign_coords(time=p["time"].dt.floor("D")) for p in parts]
         labels = [str(f) for f, p in zip(files, parts) for _ in range(p.sizes["time"])]
+    _refuse_other_grids(parts, files, spec.name)
     where = [(k, i) for k, p in enumerate(parts) for i in range(p.sizes["time"])]
     times = np.concatenate([p["time"].values for p in parts]).astype("datetime64[D]")
     order = np.argsort(times, kind="stable")
@@ -162,6 +183,28 @@ def open_gridded(spec: SourceSpec) -> GriddedSource:
              times[keep][0], times[keep][-1])
     return GriddedSource(spec, tuple(parts), times[keep], tuple(w for w, k in zip(where, keep) if k),
                          tuple(labels_arr[keep].tolist()))
+
+
+def _refuse_other_grids(parts: list[xr.Dataset], files, name: str) -> None:
+    """Every file of a source on the first file's grid and levels (records are put side by side)."""
+    ref = parts[0]
+    for path, part in zip(files[1:], parts[1:]):
+        for c in [c for c in ref.coords if "time" not in ref[c].dims]:
+            if c not in part.coords or not np.array_equal(part[c].values, ref[c].values):
+                found = part[c].values if c in part.coords else "absent"
+                raise DataError(f"source {name!r}: a file's {c} differs from the first file's", file=path,
+                                variable=str(c), found=f"{np.size(found)} values {np.ravel(found)[:3]}...",
+                                expected=f"{ref[c].size} values {ref[c].values[:3]}... as in {files[0]}",
+                                hint="Give files on another grid their own source (with start/end)")
+        missing = sorted(set(ref.data_vars) - set(part.data_vars))
+        if missing:
+            raise DataError(f"source {name!r}: variables missing from a file", file=path, found=sorted(part.data_vars),
+                            expected=sorted(ref.data_vars))
+
+
+def _record_bytes(var: xr.DataArray) -> int:
+    """Bytes of one record of ``var`` (all levels) in float32."""
+    return 4 * int(np.prod([n for d, n in var.sizes.items() if d != "time"]))
 
 
 def within(days: np.ndarray, spec: SourceSpec) -> np.ndarray:

@@ -70,23 +70,41 @@ def vertical_plan(source_depths, levels: Levels) -> VerticalPlan:
 
 
 def pick_levels(da: xr.DataArray, indices) -> xr.DataArray:
-    """``da.isel(depth=indices)`` without copying: one-level slices put side by side.
+    """``da.isel(depth=indices)`` without copying chunks.
 
-    With one level per dask chunk this only rearranges chunks, where an
-    index list would copy every selected chunk (35 MB per 1/12 degree level).
+    With one level per dask chunk, one-level slices are put side by side
+    (this only rearranges chunks, where an index list would copy every
+    selected chunk: 35 MB per 1/12 degree level). With whole columns per
+    chunk (``sources.COLUMN_BYTES``), an index list is one take per chunk.
     """
+    if _columns(da):
+        return da.isel(depth=[int(i) for i in indices])
     return xr.concat([da.isel(depth=slice(int(i), int(i) + 1)) for i in indices], dim="depth")
+
+
+def _columns(da: xr.DataArray) -> bool:
+    """True when every depth level of a record is in one dask chunk."""
+    chunks = da.chunks[da.get_axis_num("depth")] if da.chunks else None
+    return chunks is None or len(chunks) == 1
 
 
 def remap_vertical(da: xr.DataArray, plan: VerticalPlan, levels: Levels, extend_to_floor: bool) -> xr.DataArray:
     """Remap ``da`` (dims ``..., depth, latitude, longitude``, already holding only
-    ``plan.needed`` levels) onto ``levels``; lazy, one task per target level."""
+    ``plan.needed`` levels) onto ``levels``; lazy, one task per target level, or one
+    per record when the record's levels are in one chunk."""
     axis = da.dims.index("depth")
-    up = pick_levels(da, plan.upper).chunk({"depth": 1}).data
-    lo = pick_levels(da, plan.lower).chunk({"depth": 1}).data
     rule = _Rule(np.asarray(plan.weight, dtype=np.float32),
                  (np.asarray(plan.weight) == 0) | extend_to_floor, np.asarray(plan.beyond), axis)
-    out = up.map_blocks(_combine, lo, rule=rule, dtype=np.float32, meta=np.array((), dtype=np.float32))
+    if _columns(da):
+        arr = da.data if hasattr(da.data, "map_blocks") else da.chunk().data
+        picks = (np.asarray(plan.upper), np.asarray(plan.lower))
+        chunks = arr.chunks[:axis] + ((len(levels),),) + arr.chunks[axis + 1:]
+        out = arr.map_blocks(_combine_column, picks=picks, rule=rule, chunks=chunks, dtype=np.float32,
+                             meta=np.array((), dtype=np.float32))
+    else:
+        up = pick_levels(da, plan.upper).chunk({"depth": 1}).data
+        lo = pick_levels(da, plan.lower).chunk({"depth": 1}).data
+        out = up.map_blocks(_combine, lo, rule=rule, dtype=np.float32, meta=np.array((), dtype=np.float32))
     coords = {k: v for k, v in da.coords.items() if "depth" not in v.dims}
     coords["depth"] = ("depth", levels.values, levels.coord_attrs())
     return xr.DataArray(out, dims=da.dims, coords=coords, attrs=da.attrs, name=da.name)
@@ -109,6 +127,20 @@ def _combine(up: np.ndarray, lo: np.ndarray, rule: _Rule, block_info=None) -> np
     out = up if w == 0 else up * (1 - w) + lo * w
     if rule.keep_upper[k] and w != 0:
         out = np.where(np.isnan(lo), up, out)
+    return out.astype(np.float32, copy=False)
+
+
+def _combine_column(x: np.ndarray, picks: tuple[np.ndarray, np.ndarray], rule: _Rule) -> np.ndarray:
+    """Every target level of a block holding all the needed source levels (numpy)."""
+    axis = rule.axis
+    up, lo = np.take(x, picks[0], axis=axis), np.take(x, picks[1], axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    w = rule.weight.reshape(shape)
+    out = np.where(w == 0, up, up * (1 - w) + lo * w)
+    keep = (rule.keep_upper & (rule.weight != 0)).reshape(shape)
+    out = np.where(keep & np.isnan(lo), up, out)
+    out = np.where(rule.beyond.reshape(shape), np.float32(np.nan), out)
     return out.astype(np.float32, copy=False)
 
 

@@ -98,3 +98,50 @@ def test_append_after_a_build_equals_a_longer_build(files, tmp_path, n):
     assert got.sizes["time"] == n + 1
     for name in [v for v in want.data_vars if "time" in want[v].dims] + ["time", "mask"]:
         xr.testing.assert_identical(got[name].load(), want[name].load())
+
+
+def _reference_statistics(ds: xr.Dataset, keep: np.ndarray) -> xr.Dataset:
+    """The former in-memory route: compute_statistics on the kept days, tendencies masked
+    where two kept days are not consecutive."""
+    sel = ds.isel(time=np.nonzero(keep)[0])
+    variables = statistics_variables(sel)
+    stats = compute_statistics(sel, variables).compute()
+    consecutive = xr.DataArray(np.diff(sel.time.values).astype("timedelta64[D]") == np.timedelta64(1, "D"),
+                               dims="time", coords={"time": sel.time.values[1:]})
+    w = np.cos(np.deg2rad(sel.latitude)).clip(min=0.0)
+    for v in variables:
+        x = sel[v].astype(np.float64)
+        dims = [d for d in ("time", "latitude", "longitude") if d in x.dims]
+        stats[f"{v}_tendency_std"] = x.diff("time").where(consecutive).weighted(w).std(dims, skipna=True)
+    return stats
+
+
+@pytest.mark.parametrize("span", (1, 2, 64))
+def test_streaming_statistics_equal_the_in_memory_ones_with_holes_and_persisted_days(tiny_grid, tiny_levels,
+                                                                                     monkeypatch, span):
+    """One pass, any span length (tendencies crossing spans), a skipped day (a hole in the
+    time axis) and a persisted day left out: equal to the xarray reduction to 1e-10."""
+    from conftest import make_tiny_forcing, make_tiny_ocean
+    from pipelines import statistics
+
+    ds = make_tiny_ocean(tiny_grid, tiny_levels, days=9, seed=3)
+    ds = ds.merge(make_tiny_forcing(ds)).isel(time=[0, 1, 2, 4, 5, 6, 7, 8])  # 2020-01-04 skipped
+    monkeypatch.setattr(statistics, "SPAN_DAYS", span)
+    got = statistics.cube_statistics(ds, (dt.date(2020, 1, 2), dt.date(2020, 1, 9)), exclude=["2020-01-07"])
+    days = [str(t)[:10] for t in ds.time.values]
+    keep = np.array([d >= "2020-01-02" and d != "2020-01-07" for d in days])
+    want = _reference_statistics(ds, keep)
+    assert sorted(got.data_vars) == sorted(want.data_vars)
+    for name in want.data_vars:
+        np.testing.assert_allclose(got[name].values, want[name].values, rtol=1e-10, err_msg=name)
+    assert got.attrs["period_start"] == "2020-01-02" and got.attrs["excluded_days"] == '["2020-01-07"]'
+    assert np.all(got.thetao_tendency_std.values > 0)
+
+
+def test_no_consecutive_days_means_no_tendency_statistics(tiny_grid, tiny_levels):
+    from conftest import make_tiny_ocean
+    from pipelines.statistics import cube_statistics
+
+    ds = make_tiny_ocean(tiny_grid, tiny_levels, days=5).isel(time=[0, 2, 4])
+    got = cube_statistics(ds, (dt.date(2020, 1, 1), dt.date(2020, 1, 5)))
+    assert "thetao_std" in got and not any(k.endswith("_tendency_std") for k in got.data_vars)
