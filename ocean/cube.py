@@ -36,6 +36,7 @@ from ocean.grid import Grid
 from ocean.io import require_canonical
 from ocean.levels import Levels
 from ocean.store import atomic_path, quiet_zarr, zarr_encoding
+from ocean.zarr_safety import check_store
 
 __all__ = ["CUBE_FORMAT", "STATISTICS_GROUP", "write_cube", "prepare_cube", "open_cube", "open_statistics",
            "cube_grid", "cube_levels", "cube_mask", "ocean_variables", "forcing_variables"]
@@ -114,6 +115,7 @@ def open_cube(path: "str | os.PathLike") -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise DataError("no training cube here", file=path, hint="Build one with `ocean data build RECIPE --out CUBE`")
+    check_store(path)  # no object/pickle codecs: refused before any chunk is decoded
     try:
         ds = xr.open_zarr(path, consolidated=None, chunks={})
     except Exception as exc:
@@ -126,6 +128,7 @@ def open_cube(path: "str | os.PathLike") -> xr.Dataset:
 
 def open_statistics(path: "str | os.PathLike") -> xr.Dataset:
     """The cube's float64 statistics (``{var}_mean``, ``{var}_std``, ``{var}_tendency_std``)."""
+    check_store(path)
     try:
         return xr.open_zarr(path, group=STATISTICS_GROUP, consolidated=None).load()
     except (FileNotFoundError, KeyError, OSError) as exc:

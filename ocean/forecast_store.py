@@ -35,6 +35,7 @@ from ocean.errors import DataError, OceanError
 from ocean.grid import Grid
 from ocean.levels import Levels
 from ocean.store import atomic_path, quiet_zarr, zarr_encoding
+from ocean.zarr_safety import check_store
 
 __all__ = ["ForecastWriter", "forecast_path", "open_forecasts", "list_forecasts", "cleanup_stale"]
 
@@ -64,11 +65,20 @@ def open_forecasts(root: "str | os.PathLike", group: str | None = None) -> xr.Da
     if not paths:
         raise DataError("no published forecasts", file=root,
                         expected="stores named forecast_YYYY-MM-DD.zarr", hint="Run `ocean forecast --out ROOT` first")
-    parts = [xr.open_zarr(p, group=group, consolidated=None, chunks={}) for p in paths]
+    parts = [_open(p, group) for p in paths]
     if len(parts) == 1:
         return parts[0]
     return xr.concat(parts, dim="init_time", data_vars="minimal", coords="minimal",
                      compat="override", join="outer", combine_attrs="drop_conflicts")
+
+
+def _open(path: Path, group: str | None) -> xr.Dataset:
+    check_store(path)  # no object/pickle codecs: refused before any chunk is decoded
+    try:
+        return xr.open_zarr(path, group=group, consolidated=None, chunks={})
+    except Exception as exc:  # zarr and xarray raise many types for a damaged store
+        raise DataError(f"cannot be opened as a forecast store ({type(exc).__name__}: {exc})", file=path,
+                        hint="Remove or re-run this forecast (ocean forecast --force)") from exc
 
 
 def cleanup_stale(root: "str | os.PathLike") -> list[Path]:

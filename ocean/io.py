@@ -68,6 +68,10 @@ def open_raw(path: Path, chunks="auto") -> xr.Dataset:
     """
     path = Path(path)
     zarr = path.is_dir() or path.suffix == ".zarr"
+    if zarr:
+        from ocean.zarr_safety import check_store
+
+        check_store(path)  # no object/pickle codecs: refused before any chunk is decoded
     try:
         if zarr:
             return xr.open_zarr(path, chunks=chunks, decode_timedelta=False)
