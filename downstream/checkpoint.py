@@ -27,7 +27,7 @@ from backbone.config import from_plain
 from downstream.config import PeftConfig
 from downstream.frozen import PEFT_PREFIX, FrozenBackbone
 from downstream.registry import HeadSpec, get_head
-from ocean.checkpoint import ModelMetadata, load_model_dir, read_metadata, save_model_dir
+from ocean.checkpoint import ModelMetadata, load_model_dir, load_weights_into, read_metadata, save_model_dir
 from ocean.errors import DataError, ModelMismatchError
 
 __all__ = ["save_head", "load_head", "check_backbone", "head_name", "head_peft"]
@@ -87,7 +87,7 @@ def load_head(path: "str | os.PathLike", backbone: FrozenBackbone, name: str | N
     state, meta = load_model_dir(path)
     head = spec.rebuild(meta, backbone)
     own = {k: v for k, v in state.items() if not k.startswith(PEFT_PREFIX)}
-    missing, unexpected = head.load_state_dict(own, strict=False)
+    missing, unexpected = load_weights_into(head, own, path, f"{meta.kind} ({meta.preset})", strict=False)
     if missing or unexpected:
         raise DataError("the head's weights do not fit its architecture", file=path,
                         found=f"missing {missing[:4]}, unexpected {unexpected[:4]}",

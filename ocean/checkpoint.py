@@ -69,6 +69,7 @@ __all__ = [
     "seal_model_dir",
     "tensor_shapes",
     "check_tensor_shapes",
+    "load_weights_into",
     "check_compatible",
     "package_versions",
     "export_lightning_checkpoint",
@@ -372,6 +373,17 @@ def check_tensor_shapes(path: "str | os.PathLike", expected: Mapping[str, Sequen
         raise DataError("the weights do not fit the architecture in the metadata", file=path,
                         found=", ".join(parts), expected=f"the tensors of {what}",
                         hint="The weights and metadata.json come from different models; re-export it")
+
+
+def load_weights_into(module, state: Mapping[str, Any], path, what: str, strict: bool = True):
+    """``module.load_state_dict(state)``, a size mismatch refused as bad input naming the tensors (exit 3)."""
+    try:
+        return module.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+        raise DataError("the weights do not fit the architecture in the metadata", file=path,
+                        found="; ".join(lines[:4]) or str(exc), expected=f"the tensors of {what}",
+                        hint="The weights and metadata.json come from different models; re-export it") from exc
 
 
 def _check_weights(weights: Path, meta: ModelMetadata) -> None:

@@ -72,7 +72,9 @@ def test_ocean_enso_outlook_end_to_end(tiny_model_dir, tmp_path):  # noqa: F811
 
 
 def test_ocean_enso_bad_options(tiny_model_dir, tmp_path):  # noqa: F811
-    assert main(["-q", "enso", "--init", "June", "--model", str(tiny_model_dir), "--out", str(tmp_path)]) == 3
+    with pytest.raises(SystemExit) as bad_month:  # a usage error, refused by the argument parser
+        main(["-q", "enso", "--init", "June", "--model", str(tiny_model_dir), "--out", str(tmp_path)])
+    assert bad_month.value.code == 2
     assert main(["-q", "enso", "--init", "2003-06", "--model", str(tmp_path / "none"), "--out", str(tmp_path)]) == 3
 
 

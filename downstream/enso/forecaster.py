@@ -23,7 +23,7 @@ import xarray as xr
 from downstream.enso.config import GeoformerConfig
 from downstream.enso.data import VARIABLES, Climatology, Layout, to_array, to_dataset
 from downstream.enso.model import Geoformer
-from ocean.checkpoint import ModelMetadata, check_compatible, load_model_dir, save_model_dir
+from ocean.checkpoint import ModelMetadata, check_compatible, load_model_dir, load_weights_into, save_model_dir
 from ocean.errors import DataError
 from ocean.normalize import Statistics
 
@@ -78,7 +78,7 @@ class EnsoForecaster:
         config = GeoformerConfig.from_dict(meta.config)
         network = Geoformer(config)
         weights = {k[len("network."):]: v.float() for k, v in state.items() if k.startswith("network.")}
-        network.load_state_dict(weights)
+        load_weights_into(network, weights, path, f"{KIND} ({meta.preset})")
         period = tuple(meta.extra.get("climatology_period", ("", "")))
         clim = Climatology(state["climatology"].numpy(), period)
         layout = Layout(meta.grid, meta.levels)

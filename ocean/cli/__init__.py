@@ -84,20 +84,36 @@ def configure_logging(verbose: int = 0, quiet: bool = False, log_file: str | Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ocean`` command; returns the exit code (see the module docstring).
+
+    Errors are one log line: a user error (``OceanError``) exits with its code,
+    anything else is a failure (exit 1). The traceback is logged only with
+    ``-v``.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a usage error exits 2 here (SystemExit), with argparse's message
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    configure_logging(args.verbose, args.quiet, args.log_file)
+    try:
+        configure_logging(args.verbose, args.quiet, args.log_file)
+    except OSError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"ocean: error: argument --log-file: cannot open {args.log_file!r} ({exc.strerror or exc}); "
+              "expected a file in an existing, writable folder", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args) or EXIT_OK)
     except OceanError as exc:
-        log.error("%s", exc)
+        log.error("%s", exc, exc_info=args.verbose > 0)
         return exc.exit_code
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except Exception as exc:  # a bug or an environment problem: one line, the traceback with -v
+        log.error("failed: %s: %s%s", type(exc).__name__, exc, "" if args.verbose else " (run with -v for the traceback)",
+                  exc_info=args.verbose > 0)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

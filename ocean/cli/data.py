@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ocean.cli._args import iso_date
+
 
 def register(sub) -> None:
     p = sub.add_parser("data", help="build, append to and validate training cubes",
@@ -24,7 +26,7 @@ def register(sub) -> None:
                         description="Append DATE to the cube. Rerunning a date already in the cube does "
                                     "nothing; a gap is refused unless the recipe's missing policy allows it.")
     a.add_argument("recipe", help="the recipe the cube was built from")
-    a.add_argument("--date", required=True, help="the day to append, YYYY-MM-DD")
+    a.add_argument("--date", required=True, type=iso_date, metavar="DATE", help="the day to append, YYYY-MM-DD")
     a.add_argument("--cube", required=True, metavar="CUBE.zarr", help="the cube to append to")
     add_pipeline_options(a)
     a.set_defaults(func=run_append)

@@ -15,6 +15,8 @@ import argparse
 import logging
 import re
 
+from ocean.cli._args import iso_month
+
 __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Forecast the tropical Pacific's monthly temperature (7 levels to 150 m) and wind stress for "
                     "20 months from the 12 months before --init, with Niño3.4 by lead month; writes a NetCDF "
                     "outlook and a plume plot. Scores: downstream.enso.enso_hindcast (`ocean hindcast --enso`).")
-    p.add_argument("--init", required=True, metavar="YYYY-MM", help="first forecast month (lead 1)")
+    p.add_argument("--init", required=True, type=iso_month, metavar="YYYY-MM", help="first forecast month (lead 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--model", metavar="DIR", help="ENSO model directory (default: the one shipped with the package)")
     p.add_argument("--inputs", nargs="+", metavar="PATH",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ocean.cli._args import iso_date
+
 
 def register(sub) -> None:
     p = sub.add_parser("export-oceanbench", help="write forecasts in OceanBench's challenger layout",
@@ -14,8 +16,8 @@ def register(sub) -> None:
     p.add_argument("root", type=Path, metavar="ROOT", help="folder of forecast stores")
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output .zarr (Zarr format 2) or .nc")
     p.add_argument("--lead-days", type=int, default=10, help="lead days to keep (OceanBench scores 10; default 10)")
-    p.add_argument("--start", metavar="DATE", help="first init to export (default: all)")
-    p.add_argument("--end", metavar="DATE", help="last init to export (default: all)")
+    p.add_argument("--start", type=iso_date, metavar="DATE", help="first init to export (default: all)")
+    p.add_argument("--end", type=iso_date, metavar="DATE", help="last init to export (default: all)")
     p.add_argument("--resolution", type=float, choices=(1.0,), default=None,
                    help="interpolate onto OceanBench's whole-degree 1-degree grid (for coarser models)")
     p.add_argument("--force", action="store_true", help="replace an existing output")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ocean.cli._args import iso_date
+
 
 def add_forecast_options(p, wait: bool = True) -> None:
     """Options shared by ``ocean forecast`` and ``ocean daily`` (which has its own ``--wait``)."""
@@ -53,7 +55,7 @@ def register(sub) -> None:
     p = sub.add_parser("forecast", help="run the forecast for one init date",
                        description="Forecast the ocean from one initial date. With no options: the demo model "
                                    "shipped in the package, started from the synthetic ocean, today's date.")
-    p.add_argument("--init", metavar="DATE", help="initial date YYYY-MM-DD (default: the cube's last day, "
+    p.add_argument("--init", type=iso_date, metavar="DATE", help="initial date YYYY-MM-DD (default: the cube's last day, "
                                                   "or today for the synthetic default)")
     p.add_argument("--cube", type=Path, metavar="CUBE.zarr", help="training cube holding the initial state")
     add_forecast_options(p)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ocean.cli._args import iso_date
+
 
 def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
@@ -17,8 +19,8 @@ def register(sub) -> None:
                                    "(docs/evaluation.md).")
     p.add_argument("--cube", type=Path, required=True, metavar="CUBE.zarr",
                    help="training cube: initial states, forcing and the reference")
-    p.add_argument("--start", required=True, metavar="DATE", help="first init date (YYYY-MM-DD)")
-    p.add_argument("--end", required=True, metavar="DATE", help="last init date (YYYY-MM-DD)")
+    p.add_argument("--start", required=True, type=iso_date, metavar="DATE", help="first init date (YYYY-MM-DD)")
+    p.add_argument("--end", required=True, type=iso_date, metavar="DATE", help="last init date (YYYY-MM-DD)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="output directory (forecasts go to DIR/forecasts/ and are reused on a rerun)")
     p.add_argument("--model", type=Path, metavar="MODEL_DIR", help="model directory (default: the shipped demo model)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from ocean.cli._args import iso_date
+
 __all__ = ["register", "run"]
 
 
@@ -24,7 +26,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--grid", default="4deg",
                    help="grid: '4deg', '1deg', '0.25deg', 'kuroshio@1/12', ... (default 4deg)")
-    p.add_argument("--start", default="2020-01-01", help="first date, YYYY-MM-DD (default 2020-01-01)")
+    p.add_argument("--start", default="2020-01-01", type=iso_date, metavar="DATE", help="first date, YYYY-MM-DD (default 2020-01-01)")
     p.add_argument("--days", type=int, default=30, help="number of days (default 30)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be empty unless --force)")
     p.add_argument("--levels", default=None,
