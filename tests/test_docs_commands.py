@@ -23,6 +23,8 @@ command``):
   ``--option`` spelled on the line must appear in that help (options
   before the subcommand, e.g. ``ocean --log-file PATH daily``, in
   ``ocean --help``). So the docs cannot name an option that does not exist.
+  On every line, the repository files it names (``configs/...``,
+  ``benchmarks/...``) must exist.
 * a concrete line that runs for minutes to hours gets the same help check
   instead; :data:`HELP_ONLY` says which and why (training, the benchmark
   and training scripts, commands reading ``outputs/`` of the 8-year demo
@@ -293,6 +295,17 @@ def check_help(argv: list[str], cache: Path | None = None) -> None:
                              f"{'it' if len(missing) == 1 else 'them'}:\n{text}")
 
 
+REPO_PATH = re.compile(r"^(configs|benchmarks|notebooks|docs|ocean|backbone|downstream|pipelines|tests)/")
+
+
+def check_paths(argv: list[str]) -> None:
+    """The repository files a line names (configs/..., benchmarks/...) exist (globs: at least one match)."""
+    words = [w.split("=", 1)[-1] for w in argv[1:] if not w.startswith("-")]
+    named = [w for w in words if REPO_PATH.match(w) and not PLACEHOLDER_WORD.search(w) and "|" not in w]
+    missing = [w for w in named if not (list(ROOT.glob(w)) if "*" in w else (ROOT / w).exists())]
+    assert not missing, f"the docs name files that are not in the repository: {missing}"
+
+
 @pytest.fixture(scope="session")
 def shared_root(request, tmp_path_factory) -> Path:
     """A folder shared by the xdist workers of this session (their basetemps' parent)."""
@@ -363,6 +376,7 @@ def run_in_block(cmd: DocCommand, root: Path) -> dict:
 
 @pytest.mark.parametrize("cmd", RUNNABLE, ids=[c.id for c in RUNNABLE])
 def test_documented_command_runs(cmd: DocCommand, shared_root):
+    check_paths(cmd.argv)
     if cmd.mode == "make":
         proc = subprocess.run(["make", "-n", *cmd.argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, f"`make -n {' '.join(cmd.argv[1:])}`: {proc.stderr}"
@@ -419,4 +433,7 @@ def test_help_check_catches_an_option_that_does_not_exist():
         (("ocean",), ["--log-file"]), (("ocean", "daily"), ["--recipe"])]
     assert [c[0] for c in help_checks(["ocean", "data", "build|append", "..."])] == [
         ("ocean", "data", "build"), ("ocean", "data", "append")]
+    check_paths(["ocean", "train", "head", "waves", "--config", "configs/train/waves_*.yaml"])
+    with pytest.raises(AssertionError, match="configs/train/no_such.yaml"):
+        check_paths(["ocean", "train", "backbone", "--config", "configs/train/no_such.yaml"])
     assert small(["ocean", "synthetic", "--days", "30"]) == ["ocean", "synthetic", "--days", str(SMALL_DAYS)]
