@@ -105,6 +105,9 @@ def daily_climatology(reference: xr.Dataset, period: tuple[str, str] | None = No
     ref = reference.sel(time=slice(*period)) if period else reference
     clim = ref.groupby("time.dayofyear").mean()
     full = clim.reindex(dayofyear=np.arange(1, 367))
+    if full.chunks:  # one chunk along dayofyear: a rolling window over one-day chunks is a graph of
+        # ~10^5 tasks per variable (minutes for a 40-day cube); the other dims keep dask's auto size
+        full = full.chunk({d: (-1 if d == "dayofyear" else "auto") for d in full.dims})
     if window > 1:
         half = window // 2
         padded = xr.concat([full.isel(dayofyear=slice(-half, None)), full, full.isel(dayofyear=slice(0, half))],
