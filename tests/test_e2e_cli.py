@@ -13,9 +13,10 @@ train backbone`` (the ``tiny`` preset, a few steps) -> ``ocean export``
 
 Sized to cross the real boundaries (several write batches, more than one
 init and lead, hourly forcing files averaged to days) while staying around
-two minutes on a busy two-core machine: 3 levels instead of 15, and a
-forcing forecast instead of the cube's forcing climatology (whose
-day-of-year smoothing is slow on a dask-backed cube).
+two minutes on a busy two-core machine: 3 levels instead of 15. The
+forecast reads a forcing forecast (the hourly ERA5-like files), the path
+the daily cron job takes; the cube's forcing climatology, the default
+without ``--forcing``, is tested in tests/test_forecast_workflow.py.
 """
 
 from __future__ import annotations
