@@ -165,6 +165,7 @@ def write_once(cube: Path, out: Path, days_per_write: int) -> tuple[float, float
     from ocean.cube import prepare_cube
     from ocean.store import quiet_zarr
     from pipelines.build import shard_chunks
+    from pipelines.compute import fast_zarr
 
     src = xr.open_zarr(cube)
     attrs = {k: v for k, v in src.attrs.items() if k in ("recipe", "sources", "gaps")}
@@ -179,8 +180,9 @@ def write_once(cube: Path, out: Path, days_per_write: int) -> tuple[float, float
             block = xr.Dataset({k: v.isel(time=slice(a, a + days_per_write)) for k, v in timed.items()}).load()
             block = block.drop_vars([c for c in block.coords if "time" not in block[c].dims])
             t0, c0 = time.perf_counter(), time.process_time()
-            block.to_zarr(out, region={"time": slice(a, min(a + days_per_write, n))}, zarr_format=3,
-                          consolidated=False)
+            with fast_zarr():  # the zarr settings the build writes with
+                block.to_zarr(out, region={"time": slice(a, min(a + days_per_write, n))}, zarr_format=3,
+                              consolidated=False)
             wall += time.perf_counter() - t0
             cpu += time.process_time() - c0
     return wall, cpu

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 DAY = np.timedelta64(1, "D")
 # Producer spellings of the time and depth dimensions: one record per dask
 # chunk, and one level per chunk when a record is large (see _open_file).
-_CHUNKS = {"time": 1, "valid_time": 1, "depth": 1, "deptht": 1, "lev": 1, "z": 1, "z_t": 1}
+_CHUNKS = {"time": 1, "valid_time": 1, "depth": 1, "deptht": 1, "lev": 1, "z": 1, "z_t": 1,
+           "latitude": -1, "longitude": -1, "lat": -1, "lon": -1}
 _DEPTHS = ("depth", "deptht", "lev", "z", "z_t")
 #: A record of one variable up to this size (all levels, float32) is one dask chunk: every task
 #: then reads, regrids and remaps a whole column at once (at 4 degrees a level is 16 kB, and one
@@ -154,7 +155,8 @@ def _open_file(path: Path, spec: SourceSpec, columns: bool = False) -> xr.Datase
     if "time" not in ds.dims:
         raise DataError("no time dimension", file=path, found=sorted(map(str, ds.dims)),
                         expected="time (or valid_time)", hint="Static fields belong to a bathymetry source")
-    return ds.chunk({"latitude": -1, "longitude": -1})
+    whole = all(len(c) == 1 for d, c in ds.chunks.items() if d in ("latitude", "longitude"))
+    return ds if whole else ds.chunk({"latitude": -1, "longitude": -1})
 
 
 def open_gridded(spec: SourceSpec) -> GriddedSource:

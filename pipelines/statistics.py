@@ -39,6 +39,7 @@ import xarray as xr
 from ocean import variables as V
 from ocean.errors import DataError
 from ocean.normalize import Moments
+from pipelines.compute import fast_zarr
 
 __all__ = ["cube_statistics", "statistics_variables", "SPAN_DAYS"]
 
@@ -125,7 +126,8 @@ def _reader(source):
     def read(v: str, t: int) -> np.ndarray:
         if v not in arrays:
             arrays[v] = group[v]
-        return np.asarray(arrays[v][t])
+        with fast_zarr():
+            return np.asarray(arrays[v][t])
 
     return read
 
