@@ -164,10 +164,25 @@ def test_a_head_field_that_is_not_physical_is_refused():
     values[0, 2, 1, 1] = 45.0
     with pytest.raises(DataError) as e:
         _check_head("waves", ds, pd.Timestamp(INIT))
-    assert all(w in str(e.value) for w in ("head waves", "'VHM0'", "lead 3 (2020-01-08)", "max 45", "[0, 30]"))
+    assert all(w in str(e.value) for w in ("head waves", "'VHM0'", "lead 3 (2020-01-08)", "max 45", "[-1.5, 31.5]"))
     values[0, 1] = np.nan
     with pytest.raises(DataError, match="lead 2 .*all 20 cells NaN"):
         _check_head("waves", ds, pd.Timestamp(INIT))
+
+
+def test_a_forecast_may_overshoot_the_range_by_the_margin_only():
+    """Model error (the demo model forecasts -3.08 degC in a few winter cells) is not garbage; data must be in range."""
+    from ocean.quality import OUTPUT_MARGIN, check_field
+
+    ocean = np.ones((2, 3), dtype=bool)
+    cold = np.full((2, 3), 10.0)
+    cold[0, 0] = -3.08
+    check_field(cold, "thetao", ocean=ocean, what="a forecast", margin=OUTPUT_MARGIN)
+    with pytest.raises(DataError, match="min -3.08"):
+        check_field(cold, "thetao", ocean=ocean, what="an initial state")
+    cold[0, 0] = -6.0  # beyond 5 % of the 43 degC range
+    with pytest.raises(DataError, match=r"\[-5.15, 42.15\] degrees_C .*widened by 5%"):
+        check_field(cold, "thetao", ocean=ocean, what="a forecast", margin=OUTPUT_MARGIN)
 
 
 def test_shipped_models_load_and_a_copy_elsewhere_needs_a_seal(tmp_path, caplog):

@@ -42,7 +42,7 @@ import xarray as xr
 from ocean.errors import ConfigError, DataError
 from ocean.forecast_store import ForecastWriter, cleanup_stale, forecast_path
 from ocean.lock import store_lock
-from ocean.quality import check_field
+from ocean.quality import OUTPUT_MARGIN, check_field
 from ocean.store import clean_debris
 
 __all__ = ["ForecastRequest", "ForecastResult", "run_forecast", "default_model_dir"]
@@ -186,7 +186,8 @@ def _write(req, fc, batch, forcing: torch.Tensor, mask: np.ndarray, init, forcin
             fields = _fields(state[0].numpy(), meta.variables, nz, mask)
             for v, values in fields.items():
                 check_field(values, v, ocean=mask if values.ndim == 3 else mask[0], file=model, hint=_BAD_OUTPUT,
-                            what=f"the forecast at lead {i + 1} ({(init + pd.Timedelta(days=i + 1)).date()})")
+                            what=f"the forecast at lead {i + 1} ({(init + pd.Timedelta(days=i + 1)).date()})",
+                            margin=OUTPUT_MARGIN)
             writer.write_lead(i, fields)
             if heads:
                 heads.step(i, previous, state, forcing[:, i])
@@ -207,7 +208,7 @@ def _check_head(name: str, ds: xr.Dataset, init) -> None:
             continue
         values = da.transpose("lead_time", ...).values
         for i in range(values.shape[0]):
-            check_field(values[i], str(v), file=label, hint=_BAD_OUTPUT,
+            check_field(values[i], str(v), file=label, hint=_BAD_OUTPUT, margin=OUTPUT_MARGIN,
                         what=f"the forecast at lead {i + 1} ({(init + pd.Timedelta(days=i + 1)).date()})")
 
 
