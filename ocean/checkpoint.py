@@ -258,7 +258,32 @@ def read_metadata(path: "str | os.PathLike") -> ModelMetadata:
         raise DataError(f"metadata has a malformed field ({type(exc).__name__}: {exc})", file=file) from exc
     for name in ("statistics", "forcing_statistics"):
         _check_statistics(getattr(meta, name), name, file)
+    _check_sizes(meta.config, file)
     return meta
+
+
+#: Config keys that size a network, and the largest value any of them may take (a 1/24-degree grid has 8640
+#: longitudes); a model asking for more is refused before it is built (heads and backbone alike).
+_SIZE_KEYS = ("width", "channels", "blocks", "layers", "heads", "d_model", "feedforward", "depth", "convs",
+              "grid_shape", "patch", "factor", "halo", "months")
+MAX_SIZE = 1 << 16
+
+
+def _check_sizes(config: Any, file: Path, where: str = "config") -> None:
+    if isinstance(config, dict):
+        for key, value in config.items():
+            _check_sizes(value, file, f"{where}.{key}")
+        return
+    if isinstance(config, list):
+        for value in config:
+            _check_sizes(value, file, where)
+        return
+    name = where.rsplit(".", 1)[-1]
+    if isinstance(config, int) and not isinstance(config, bool) and any(k in name for k in _SIZE_KEYS) \
+            and not 0 <= config <= MAX_SIZE:
+        raise DataError("the model metadata has an impossible size", file=file, variable="config",
+                        found=f"{where} = {config}", expected=f"a size between 0 and {MAX_SIZE}",
+                        hint="Re-export the model from its training checkpoint")
 
 
 def _verify_hashes(d: Mapping, file: Path) -> None:

@@ -77,7 +77,7 @@ def test_impossible_sizes_exit_3_at_once(model, tmp_path):
 
     edit_metadata(bad, widen)
     done = ocean_cli("forecast", "--model", str(bad), "--init", "2020-01-05", "--out", str(tmp_path / "o"))
-    assert done.returncode == 3 and "config.encoder.width 1000000000" in done.stderr, done.stderr
+    assert done.returncode == 3 and "config.encoder.width = 1000000000" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and json.loads((bad / "metadata.json").read_text())
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from operations_fixtures import (INIT, edit_metadata, forecast_args, hot_cube, published, synthetic_cube,
+from operations_fixtures import (INIT, ROOT, edit_metadata, forecast_args, hot_cube, published, synthetic_cube,
                                  untrained_model)
 from ocean.checkpoint import METADATA_FILE, read_metadata, seal_model_dir
 from ocean.cli import main
@@ -101,7 +101,7 @@ def test_impossible_sizes_are_refused_before_anything_is_allocated(good, cube, t
     config = json.loads(json.dumps(meta.config))
     config["encoder"]["width"] = 1_000_000_000  # 2.9 TB if it were built
     model = untrained_model(cube, tmp_path / "m", state={}, config=config)
-    _refused(model, tmp_path / "out", caplog, "impossible sizes", "config.encoder.width 1000000000")
+    _refused(model, tmp_path / "out", caplog, "impossible size", "config.encoder.width = 1000000000")
     config = json.loads(json.dumps(meta.config))
     config["io"]["state_channels"] += 1
     model = untrained_model(cube, tmp_path / "m2", state={}, config=config)
@@ -110,6 +110,21 @@ def test_impossible_sizes_are_refused_before_anything_is_allocated(good, cube, t
     config["encoder"]["width"] = 1024  # plausible, but the file holds a 32-wide model
     model = untrained_model(cube, tmp_path / "m3", state=_state(good), config=config)
     _refused(model, tmp_path / "out", caplog, "describes a much larger model than its weights")
+
+
+def test_a_head_of_impossible_size_is_refused_before_it_is_built(tmp_path):
+    """Heads too: any size in the config (width, blocks, layers, channels, ...) is bounded."""
+    from ocean.checkpoint import metadata_sha256
+
+    head = shutil.copytree(ROOT / "downstream" / "waves" / "assets" / "demo", tmp_path / "waves")
+
+    def widen(doc):
+        doc["config"]["head"]["net"]["width"] = 10 ** 9
+        doc["metadata_sha256"] = metadata_sha256(doc)
+
+    edit_metadata(head, widen)
+    with pytest.raises(DataError, match=r"config.head.net.width = 1000000000"):
+        read_metadata(head)
 
 
 def _state(model_dir):
