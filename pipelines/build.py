@@ -183,7 +183,7 @@ def _template(ds: xr.Dataset, days) -> xr.Dataset:
     for name, var in ds.data_vars.items():
         if "time" in var.dims:
             shape = (time.size,) + var.shape[1:]
-            data = dask.array.zeros(shape, chunks=(1,) + var.shape[1:], dtype=var.dtype)
+            data = dask.array.zeros(shape, chunks=shape, dtype=var.dtype)  # one task a variable, never run
             out[name] = xr.Variable(var.dims, data, var.attrs)
         else:
             out[name] = var.variable
