@@ -61,13 +61,16 @@ def _stats_period(n: int) -> tuple[int, int] | None:
 def test_a_batched_build_equals_a_one_shot_build(files, tmp_path, n):
     period = _stats_period(n)
     batched = build_cube(_recipe(files, n, BATCH, f"b{n}", period), tmp_path / "batched.zarr")
-    one = build_cube(_recipe(files, n, None, f"o{n}", period), tmp_path / "one.zarr", batch=n)
-    assert batched.days == one.days == n
-    a, b = open_cube(batched.path), open_cube(one.path)
-    assert a.sizes["time"] == n
+    a = open_cube(batched.path)
+    assert batched.days == a.sizes["time"] == n
     assert [str(t)[:10] for t in a.time.values] == [str(d.date()) for d in DAYS[:n]]
-    _same_cube(a, b)
-    xr.testing.assert_identical(open_statistics(batched.path), open_statistics(one.path))
+    if n > BATCH:  # up to one batch, the batched build is the one-shot build
+        one = build_cube(_recipe(files, n, None, f"o{n}", period), tmp_path / "one.zarr", batch=n)
+        b = open_cube(one.path)
+        _same_cube(a, b)
+        xr.testing.assert_identical(open_statistics(batched.path), open_statistics(one.path))
+    else:
+        b = a
 
     stats = open_statistics(batched.path)
     first, last = (DAYS[period[0]], DAYS[period[1]]) if period else (DAYS[0], DAYS[n - 1])
