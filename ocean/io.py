@@ -30,6 +30,7 @@ import xarray as xr
 from ocean import variables as V
 from ocean.errors import DataError
 from ocean.grid import wrap_longitude
+from ocean.levels import GLORYS50
 
 __all__ = ["open_source", "detect_source", "check_values", "resolve_paths", "open_raw", "require_canonical",
            "check_complete"]
@@ -226,7 +227,7 @@ def _canonical(raw: xr.Dataset, path: Path, source: str | None,
     raw = _rename_dims(raw, lx, path)
     for dim in ("depth", "depth_150m"):
         if dim in raw.dims:
-            raw = _depth_in_metres(raw, dim, lx.depth_units, path)
+            raw = _depth_in_metres(raw, dim, lx.depth_units, path, lx.name)
     wanted = list(wanted) if wanted is not None else None
     out = {}
     for name, sv in lx.variables.items():
@@ -363,7 +364,8 @@ def _orient(ds: xr.Dataset, path: Path) -> xr.Dataset:
     return ds
 
 
-def _depth_in_metres(ds: xr.Dataset, dim: str, default_units: str, path: Path) -> xr.Dataset:
+def _depth_in_metres(ds: xr.Dataset, dim: str, default_units: str, path: Path,
+                     product: str = "") -> xr.Dataset:
     depth = ds[dim]
     units = depth.attrs.get("units", default_units)
     try:
@@ -374,8 +376,55 @@ def _depth_in_metres(ds: xr.Dataset, dim: str, default_units: str, path: Path) -
     values = fn(values) if fn else values
     if depth.attrs.get("positive") == "up" or (values.size and np.all(values <= 0)):
         values = -values
+    _check_depth_axis(values, units, dim, product, path)
     attrs = {"standard_name": "depth", "long_name": "Depth", "units": "m", "positive": "down", "axis": "Z"}
     return ds.assign_coords({dim: (dim, values, attrs)})
+
+
+#: The deepest ocean (Challenger Deep, ~10,935 m): a depth axis beyond it is in other units.
+MAX_DEPTH_M = 11_000.0
+#: Producers' native level sets (m): a file of that product holds these levels or a run of them.
+KNOWN_LEVELS = {"glorys": GLORYS50, "hycom": (
+    0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 60.0, 70.0, 80.0,
+    90.0, 100.0, 125.0, 150.0, 200.0, 250.0, 300.0, 350.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0,
+    1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0)}
+
+
+def _check_depth_axis(values: np.ndarray, units: str, dim: str, product: str, path: Path) -> None:
+    """Refuse a depth axis that is not depths in metres: beyond 11,000 m, not monotonic, or (for a
+    product whose level set is known) more levels than it has or its levels in centimetres."""
+    if values.size == 0:
+        return
+    where = dict(file=path, variable=dim)
+    fix = "Check the depth axis's units attribute (e.g. 'm', 'cm') and its values"
+    if not np.all(np.isfinite(values)) or values.max() > MAX_DEPTH_M:
+        raise DataError("the depth axis is not in metres", **where,
+                        found=f"{values.size} levels, max {np.nanmax(values):.6g} (units {units!r})",
+                        expected=f"depths in [0, {MAX_DEPTH_M:,.0f}] m", hint=fix)
+    step = np.diff(values)
+    if values.size > 1 and not (np.all(step > 0) or np.all(step < 0)):
+        raise DataError("the depth axis is not monotonic", **where, found=f"{np.round(values, 3).tolist()}",
+                        expected="strictly increasing depths (one value per level)", hint=fix)
+    known = np.asarray(KNOWN_LEVELS.get(product, ()), dtype=np.float64)
+    if not known.size:
+        return
+    if values.size > known.size:
+        raise DataError(f"more depth levels than the {product} product has", **where,
+                        found=f"{values.size} levels (max {values.max():.6g} m)",
+                        expected=f"at most its {known.size} levels ({known[0]:g}..{known[-1]:g} m)",
+                        hint="Check that the file is this product's and its depth units")
+    if _on(values, known) or not _on(values / 100.0, known) or values.max() < 100.0:
+        return
+    raise DataError("the depth axis looks like centimetres labelled metres", **where,
+                    found=f"{values.size} levels, max {values.max():.6g} (units {units!r}), which are the "
+                          f"{product} levels x 100",
+                    expected=f"the {product} levels in metres ({known[0]:g}..{known[-1]:g} m)", hint=fix)
+
+
+def _on(values: np.ndarray, known: np.ndarray) -> bool:
+    """Every value within 0.5 % (or 1 cm) of a known level."""
+    near = known[np.abs(known[None, :] - np.abs(values)[:, None]).argmin(axis=1)]
+    return bool(np.all(np.abs(near - np.abs(values)) <= np.maximum(0.005 * near, 0.01)))
 
 
 def _normalise_longitude(ds: xr.Dataset) -> xr.Dataset:

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ocean import variables as V
-from pipelines.checks import finalise
+from pipelines.checks import check_source, finalise
 from pipelines.plan import CUBE, DayPlan, groups_of
 from pipelines.recipe import Recipe
 from pipelines.regrid import make_regridder, regrid
@@ -137,7 +137,8 @@ def _piece(recipe: Recipe, member, choice, out_days: np.ndarray, extend: bool) -
         vplan = vertical_plan(x["depth"].values, recipe.levels) if "depth" in x.dims else None
         if vplan is not None:
             x = pick_levels(x, vplan.needed)
-        y = regrid(x, rg)  # values are checked on the target grid, as they are written (checks.py)
+        x = check_source(x, labels, [str(d) for d in src_days])  # before any averaging hides a bad cell
+        y = regrid(x, rg)  # and again on the target grid, as they are written (checks.py)
         if vplan is not None:
             y = remap_vertical(y, vplan, recipe.levels, extend_to_floor=extend)
         out[name] = y.assign_coords(time=times)

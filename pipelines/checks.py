@@ -26,7 +26,7 @@ import xarray as xr
 from ocean import variables as V
 from ocean.errors import DataError
 
-__all__ = ["SourceCheck", "check_values", "finalise", "RULES"]
+__all__ = ["SourceCheck", "check_values", "check_source", "finalise", "RULES"]
 
 #: How NaN is judged in an output variable: ``ocean`` (NaN exactly on land),
 #: ``forcing`` (no NaN anywhere), ``observation`` (NaN allowed in the ocean,
@@ -64,6 +64,55 @@ def check_values(block: np.ndarray, variable: str, when: str, where: dict) -> No
                         found=f"min {b_min:.6g}, max {b_max:.6g} ({int(np.sum((block < lo) | (block > hi)))} cells)",
                         expected=f"[{lo:g}, {hi:g}] {V.get(variable).units}",
                         hint="Check the units attribute and the scale_factor/add_offset")
+    if variable == "so" and b_min < SALINITY_FLOOR and float(np.nanmedian(flat)) < SALINITY_FLOOR:
+        raise DataError(f"salinity looks like kg/kg on {when}", **where,
+                        found=f"median {float(np.nanmedian(flat)):.6g} (ocean values)",
+                        expected="psu / g kg-1 (median of sea water above 1)",
+                        hint="Multiply by 1000 or fix the units attribute (kg kg-1 -> 1e-3)")
+
+
+#: Salinity whose median is below this (psu) is in kg/kg: no sea is that fresh on average.
+SALINITY_FLOOR = 1.0
+
+
+def check_source(var: xr.DataArray, files, dates) -> xr.DataArray:
+    """``var`` (``time, [depth], latitude, longitude`` on its source grid) checked block by block as it is
+    read, before any averaging: values in range, salinity in psu, and no NaN inside an ocean column
+    (a level without a value above one with a value: the vertical remap would bridge it). Lazy."""
+    arr = var.data
+    depths = tuple(float(d) for d in var["depth"].values) if "depth" in var.dims else ()
+    labels = _Labels(str(var.name), "ocean", tuple(dates), tuple(files), depths)
+    if not depths or len(arr.chunks[1]) == 1:  # whole columns per block: the check sees them
+        out = da.map_blocks(_source_block, arr, labels=labels, dtype=arr.dtype, meta=np.array((), arr.dtype))
+    else:  # a level per block: beside it, how many levels at or below it have a value
+        below = da.flip(da.cumsum(da.flip(~da.isnan(arr), 1).astype(np.int16), axis=1), 1).rechunk(arr.chunks)
+        out = da.map_blocks(_source_block, arr, below, labels=labels, dtype=arr.dtype,
+                            meta=np.array((), arr.dtype))
+    return xr.DataArray(out, dims=var.dims, coords=var.coords, attrs=var.attrs, name=var.name)
+
+
+def _source_block(block: np.ndarray, below: np.ndarray | None = None, labels: _Labels = None,
+                  block_info=None) -> np.ndarray:
+    loc = block_info[0]["array-location"] if block_info else [(0, 1)] * block.ndim
+    t = loc[0][0]
+    date = labels.dates[t] if t < len(labels.dates) else "?"
+    where = dict(file=labels.files[t] if t < len(labels.files) else None, variable=labels.variable)
+    check_values(block, labels.variable, f"{date} (source grid, before regridding)", where)
+    if not labels.depths:
+        return block
+    if below is None:
+        below = np.flip(np.cumsum(np.flip(~np.isnan(block), 1), axis=1), 1)
+    hole = np.isnan(block) & (below > 0)  # no value here, a value deeper in the same column
+    if hole.any():
+        _, k, j, i = (int(a[0]) for a in np.nonzero(hole))
+        raise DataError(f"NaN in ocean cells on {date} at {labels.depths[loc[1][0] + k]:g} m, inside the column "
+                        "(values below it)", **where,
+                        found=f"{int(hole.sum())} cells without a value above deeper values (first at "
+                              f"source row {j}, column {i})",
+                        expected="values from the surface down to the sea floor (NaN only below it)",
+                        hint="The file is damaged at that level; fetch it again or drop the date (the "
+                             "vertical remap would otherwise bridge the hole)")
+    return block
 
 
 @dataclass(frozen=True)

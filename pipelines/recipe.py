@@ -181,7 +181,8 @@ def parse_recipe(doc: Any, *, base: "str | os.PathLike" = ".", root=None, label:
         raise ConfigError(f"{label}: bad grid or levels: {exc}") from None
     dates = _parse_dates(_require(doc, "dates", label), label)
     sources = tuple(_parse_source(s, i, root_dir, f"{label}: sources[{i}]")
-                    for i, s in enumerate(_require(doc, "sources", label) or []))
+                    for i, s in enumerate(_list(_require(doc, "sources", label), f"{label}: sources",
+                                                "a list of sources ({name: ..., kind: ..., files: ...})")))
     if not any(s.kind != "bathymetry" for s in sources):
         raise ConfigError(f"{label}: no data sources; expected at least one of kinds {KINDS[:-1]}")
     _check_sources(sources, label)
@@ -246,11 +247,15 @@ def _parse_source(spec: Any, i: int, root: Path, label: str) -> SourceSpec:
         raise ConfigError(f"{label}: unknown product {product!r}; known: {', '.join(sorted(V.LEXICONS))}")
     files = spec.get("files")
     files = [files] if isinstance(files, str) else files
+    if files and not (isinstance(files, Sequence) and all(isinstance(f, str) for f in files)):
+        raise ConfigError(f"{label}: files: found {files!r}, expected a path or glob, or a list of them")
     if not files:
         raise ConfigError(f"{label}: 'files' is required (a path or glob, or a list of them)")
     files = tuple(str(p if p.is_absolute() else root / p) for p in (Path(_expand(str(f))) for f in files))
     default_vars = _VARIABLES.get(kind) or tuple(V.lexicon(product).variables)
-    variables = tuple(spec.get("variables") or default_vars)
+    variables = spec.get("variables") or default_vars
+    variables = tuple(_list([variables] if isinstance(variables, str) else variables, f"{label}: variables",
+                            "a list of catalogue names (e.g. [thetao, so])"))
     for v in variables:
         if v not in V.CATALOGUE:
             raise ConfigError(f"{label}: unknown variable {v!r}; the catalogue knows "
@@ -271,7 +276,8 @@ def _parse_source(spec: Any, i: int, root: Path, label: str) -> SourceSpec:
         regrid=_choice(spec.get("regrid", "auto"), METHODS, f"{label}: regrid"),
         names=tuple(sorted((str(k), str(v)) for k, v in names.items())),
         resampler=_choice(spec.get("resampler", "bucket"), ("bucket", "gaussian"), f"{label}: resampler"),
-        radius_km=float(spec.get("radius_km", 50.0)), sigma_km=float(spec.get("sigma_km", 25.0)),
+        radius_km=_number(spec.get("radius_km", 50.0), f"{label}: radius_km", "a distance in km (e.g. 50)"),
+        sigma_km=_number(spec.get("sigma_km", 25.0), f"{label}: sigma_km", "a distance in km (e.g. 25)"),
     )
 
 
@@ -329,7 +335,7 @@ def _parse_missing(spec: Any, label: str) -> MissingPolicy:
 def _parse_regrid(spec: Any, label: str) -> RegridOptions:
     spec = spec or {}
     _check_keys(spec, {"method", "coverage"}, f"{label}: regrid")
-    coverage = float(spec.get("coverage", 0.5))
+    coverage = _number(spec.get("coverage", 0.5), f"{label}: regrid.coverage", "a fraction in (0, 1], e.g. 0.5")
     if not 0.0 < coverage <= 1.0:
         raise ConfigError(f"{label}: regrid.coverage must be in (0, 1], found {coverage}")
     return RegridOptions(_choice(spec.get("method", "auto"), METHODS, f"{label}: regrid.method"), coverage)
@@ -343,8 +349,9 @@ def _parse_compute(spec: Any, label: str) -> ComputeOptions:
     return ComputeOptions(
         scheduler=_choice(spec.get("scheduler", "auto"), SCHEDULERS, f"{label}: compute.scheduler"),
         workers=None if workers is None else _positive_int(workers, f"{label}: compute.workers"),
-        memory_limit=spec.get("memory_limit"), address=spec.get("address"),
-        progress=bool(spec.get("progress", True)),
+        memory_limit=_text(spec.get("memory_limit"), f"{label}: compute.memory_limit", "a size such as '4GB'"),
+        address=_text(spec.get("address"), f"{label}: compute.address", "a scheduler address (tcp://host:8786)"),
+        progress=_flag(spec.get("progress", True), f"{label}: compute.progress"),
         batch_days=None if batch is None else _positive_int(batch, f"{label}: compute.batch_days"),
     )
 
@@ -367,6 +374,32 @@ def _choice(value: Any, allowed: Sequence[str], label: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{label}: found {value!r}, expected one of {list(allowed)}")
     return str(value)
+
+
+def _list(value: Any, label: str, expected: str) -> list:
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise ConfigError(f"{label}: found {value!r} ({type(value).__name__}), expected {expected}")
+    return list(value)
+
+
+def _number(value: Any, label: str, expected: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{label}: found {value!r} ({type(value).__name__}), expected {expected}")
+    return float(value)
+
+
+def _flag(value: Any, label: str) -> bool:
+    """A YAML boolean (true/false, yes/no unquoted); a quoted 'no' is a string, not false."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{label}: found {value!r} ({type(value).__name__}), expected true or false "
+                          "(unquoted)")
+    return value
+
+
+def _text(value: Any, label: str, expected: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{label}: found {value!r} ({type(value).__name__}), expected {expected}")
+    return value
 
 
 def _positive_int(value: Any, label: str) -> int:
