@@ -10,6 +10,7 @@ output untouched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import logging
 import os
@@ -25,7 +26,7 @@ import xarray as xr
 from ocean.errors import DataError, OceanError
 
 __all__ = ["quiet_zarr", "atomic_path", "write_netcdf", "write_zarr", "zarr_encoding", "publish_directory",
-           "clean_debris"]
+           "clean_debris", "disk_errors", "DISK_ERRNOS"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,32 @@ def atomic_path(final: "str | os.PathLike", overwrite: bool = True) -> Iterator[
     except BaseException:
         _remove(tmp)
         raise
+
+
+#: errno values that mean "the disk refuses the write" (full, over quota, read-only, file too large).
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+@contextlib.contextmanager
+def disk_errors(final: "str | os.PathLike") -> Iterator[None]:
+    """Turn a write refused by the disk (full, quota, read-only) into an :class:`OceanError` naming
+    ``final``, the file being written and the free space (exit 1: the environment, not the input).
+    Wrap the whole write: the writers remove their temporaries, so nothing new is visible."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        folder = Path(final).parent
+        try:
+            st = os.statvfs(folder)
+            free = f"{st.f_bavail * st.f_frsize / 2**20:.1f} MiB free on {folder}"
+        except OSError:
+            free = f"free space on {folder} unknown"
+        raise OceanError(f"{final}: the disk refused the write ({os.strerror(exc.errno)}"
+                         f"{f' writing {exc.filename}' if exc.filename else ''}; {free}): nothing new was "
+                         "published and any existing output is unchanged. Free space (or make the folder "
+                         "writable) and rerun, or choose another location") from exc
 
 
 def clean_debris(final: "str | os.PathLike") -> list[Path]:

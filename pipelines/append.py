@@ -26,12 +26,14 @@ complete.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping
@@ -43,9 +45,11 @@ from zarr.core.array import AsyncArray
 from zarr.storage import LocalStore, StorePath
 
 from ocean.cube import cube_grid, cube_levels, open_cube
+from ocean.damage import refuse_damaged
 from ocean.errors import DataError
 from ocean.io import resolve_paths
 from ocean.lock import lock_file_of, store_lock
+from ocean.store import disk_errors
 from pipelines.assemble import assemble, open_inputs
 from pipelines.compute import scheduler
 from pipelines.gaps import compact_gaps
@@ -85,7 +89,7 @@ def append_day(recipe: Recipe, cube_path, date, *, on_stage: Stage | None = None
     """
     path = Path(cube_path)
     day = np.datetime64(_date(date), "D")
-    with store_lock(path, wait=wait) as real:  # one lock per real path (symlinks too); debris of killed builds removed
+    with store_lock(path, wait=wait) as real, disk_errors(path):  # one lock per real path; debris of killed runs removed
         return _append(recipe, real, day, on_stage)
 
 
@@ -101,6 +105,7 @@ def _append(recipe: Recipe, path: Path, day: np.datetime64, on_stage: Stage | No
     if day in times:
         log.info("%s is already in %s", day, path)
         return AppendReport(path, str(day), "present")
+    refuse_damaged(path, quick=True)  # the last days' chunks decode: never extend a damaged cube
     _check_compatible(recipe, cube, path)
     last = times[-1]
     if day < last:
@@ -202,13 +207,14 @@ def commit_days(path, arrays: Mapping[str, np.ndarray], times: np.ndarray, attrs
     values = dict(arrays, time=_encode_time(times, meta["time"]))
     store = LocalStore(str(path))
     new_meta = {}
-    for name in names:
-        m = copy.deepcopy(meta[name])
-        m["shape"][0] = n + k
-        array = zarr.Array(AsyncArray(m, StorePath(store, name)))
-        array[n:n + k] = np.asarray(values[name]).astype(array.dtype, copy=False)
-        new_meta[name] = m
-        stage(f"data:{name}")
+    with _undo_on_failure(path, {name: meta[name] for name in names}, n, k):
+        for name in names:
+            m = copy.deepcopy(meta[name])
+            m["shape"][0] = n + k
+            array = zarr.Array(AsyncArray(m, StorePath(store, name)))
+            array[n:n + k] = np.asarray(values[name]).astype(array.dtype, copy=False)
+            new_meta[name] = m
+            stage(f"data:{name}")
     for name in names:
         _write_json(path / name / "zarr.json", new_meta[name])
         stage(f"meta:{name}")
@@ -217,6 +223,37 @@ def commit_days(path, arrays: Mapping[str, np.ndarray], times: np.ndarray, attrs
     root["attributes"].update(attrs)
     _write_json(path / "zarr.json", root)
     stage("commit")
+
+
+@contextlib.contextmanager
+def _undo_on_failure(path: Path, meta: Mapping[str, Mapping], n: int, k: int):
+    """Put the chunk files of days ``n..n+k-1`` back as they were if the data writes fail (a full disk):
+    files that existed are kept as hard links (no space needed to restore them), new ones removed."""
+    folders = []
+    for name, m in meta.items():
+        step = int(m["chunk_grid"]["configuration"]["chunk_shape"][0])
+        folders += [path / name / "c" / str(i) for i in range(n // step, (n + k - 1) // step + 1)]
+    kept = {}
+    for folder in folders:
+        for f in [folder] if folder.is_file() else (q for q in folder.rglob("*") if q.is_file()):
+            backup = f.with_name(f".{f.name}.{os.getpid()}.keep")
+            os.link(f, backup)
+            kept[f] = backup
+    try:
+        yield
+    except BaseException:
+        for folder in folders:
+            for f in ([folder] if folder.is_file() else [q for q in folder.rglob("*") if q.is_file()]):
+                if f not in kept and f not in kept.values():
+                    f.unlink(missing_ok=True)
+        for f, backup in kept.items():
+            os.replace(backup, f)
+        for folder in folders:  # folders this append created
+            if folder.is_dir() and not any(q.is_file() for q in folder.rglob("*")):
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
+    for backup in kept.values():
+        backup.unlink(missing_ok=True)
 
 
 def _encode_time(times: np.ndarray, meta: Mapping) -> np.ndarray:
@@ -235,7 +272,7 @@ def repair_metadata(path) -> list[str]:
     root_file = path / "zarr.json"
     if not root_file.exists():
         return []
-    for leftover in [*path.rglob("*.partial"), *path.rglob(".zarr.json.*.tmp")]:
+    for leftover in [*path.rglob("*.partial"), *path.rglob(".zarr.json.*.tmp"), *path.rglob(".*.keep")]:
         leftover.unlink(missing_ok=True)
     root = read_json(root_file)
     meta = (root.get("consolidated_metadata") or {}).get("metadata") or {}

@@ -2,6 +2,8 @@
 
 Checks, each reported as a sentence naming what was found and expected:
 
+* every chunk decodes (``ocean.damage.scan_store``; ``--quick``: the last
+  days only): each damaged chunk is reported by variable, day and file;
 * it opens as a cube (``ocean.cube.open_cube``), holds at least one ocean
   field (a cube of forcing alone is not a training cube), and its metadata are
   consistent (no array left ahead of the consolidated metadata by an
@@ -32,29 +34,43 @@ import xarray as xr
 from ocean import cf
 from ocean import variables as V
 from ocean.cube import STATISTICS_GROUP, open_cube
+from ocean.damage import scan_store
 from ocean.errors import DataError
 from pipelines.append import read_json, time_arrays
 from pipelines.gaps import expand_gaps
 from pipelines.statistics import statistics_variables
 
-__all__ = ["validate_cube"]
+__all__ = ["validate_cube", "QUICK_DAYS"]
 
 
-def validate_cube(path) -> list[str]:
-    """Problems found in the cube at ``path`` (empty when it is sound)."""
+#: Days read by ``validate --quick`` (and by an append's check of the cube it extends).
+QUICK_DAYS = 2
+
+
+def validate_cube(path, *, quick: bool = False) -> list[str]:
+    """Problems found in the cube at ``path`` (empty when it is sound).
+
+    Every chunk is read first (``quick``: the last :data:`QUICK_DAYS` days
+    only); damaged chunks are reported one by one (variable, day, file) and
+    the value checks, which would stop at the first, are then skipped.
+    """
     path = Path(path)
     try:
         ds = open_cube(path)
     except DataError as exc:
         return [str(exc)]
+    damaged = [str(d) for d in scan_store(path, quick=quick, days=QUICK_DAYS)]
+    if damaged:
+        return _metadata_problems(path) + damaged
+    days = ds.isel(time=slice(-QUICK_DAYS, None)) if quick else ds
     found = _metadata_problems(path)
-    found += _content_problems(ds)
-    found += [f"CF: {p}" for p in cf.problems(ds)]
-    found += [f"not canonical: {n}" for n in cf.canonical_notes(ds)]
+    found += _content_problems(days)
+    found += [f"CF: {p}" for p in cf.problems(days)]
+    found += [f"not canonical: {n}" for n in cf.canonical_notes(days)]
     found += _time_problems(ds)
     if "mask" not in ds:
         found.append("no 'mask' variable (expected int8 depth x latitude x longitude, 1 = ocean)")
-    found += _value_problems(ds)
+    found += _value_problems(days)
     found += _statistics_problems(path, ds)
     return found
 

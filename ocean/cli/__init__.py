@@ -26,6 +26,7 @@ import sys
 from typing import Sequence
 
 from ocean import __version__
+from ocean.damage import explain as explain_damage
 from ocean.errors import OceanError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_BAD_INPUT", "EXIT_LOCKED"]
@@ -111,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("interrupted")
         return 130
     except Exception as exc:  # a bug or an environment problem: one line, the traceback with -v
+        damaged = explain_damage(exc)  # a chunk that does not decode is bad input (exit 3), named
+        if damaged is not None:
+            log.error("%s", damaged, exc_info=args.verbose > 0)
+            return damaged.exit_code
         log.error("failed: %s: %s%s", type(exc).__name__, exc, "" if args.verbose else " (run with -v for the traceback)",
                   exc_info=args.verbose > 0)
         return EXIT_FAILURE

@@ -32,10 +32,13 @@ def register(sub) -> None:
     a.set_defaults(func=run_append)
 
     v = cmds.add_parser("validate", help="check a cube",
-                        description="Check CF attributes, value ranges, NaN only over land, a daily time "
-                                    "axis and the statistics. Exit 0 when sound, 3 when problems are found.")
+                        description="Read every chunk (each damaged one is reported by variable, day and "
+                                    "file), then check CF attributes, value ranges, NaN only over land, a daily "
+                                    "time axis and the statistics. Exit 0 when sound, 3 when problems are found.")
     v.add_argument("cube", metavar="CUBE.zarr")
     v.add_argument("--json", action="store_true", help="print the problems as JSON")
+    v.add_argument("--quick", action="store_true",
+                   help="read the metadata and the last days only (default: every chunk, to find damaged ones)")
     v.set_defaults(func=run_validate)
 
 
@@ -83,7 +86,7 @@ def run_append(args) -> int:
 def run_validate(args) -> int:
     from pipelines.validate import validate_cube
 
-    problems = validate_cube(args.cube)
+    problems = validate_cube(args.cube, quick=args.quick)
     if args.json:
         print(json.dumps({"cube": args.cube, "problems": problems}, indent=2))
     elif problems:
