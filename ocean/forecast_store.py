@@ -132,7 +132,12 @@ class ForecastWriter:
     def __enter__(self) -> "ForecastWriter":
         self._ctx = atomic_path(self.final)
         self.tmp = self._ctx.__enter__()
-        self._create()
+        try:
+            self._create()
+        except BaseException as err:  # __exit__ is not called when __enter__ fails: discard the temporary here
+            ctx, self._ctx = self._ctx, None
+            ctx.__exit__(type(err), err, err.__traceback__)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):

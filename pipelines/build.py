@@ -30,7 +30,7 @@ from ocean import variables as V
 from ocean.cube import prepare_cube, write_statistics
 from ocean.errors import DataError
 from ocean.lock import store_lock
-from ocean.store import atomic_path, quiet_zarr
+from ocean.store import atomic_path, disk_errors, quiet_zarr
 from pipelines.assemble import Inputs, assemble, open_inputs
 from pipelines.compute import fast_zarr, progress_bar, scheduler
 from pipelines.gaps import compact_gaps
@@ -80,7 +80,7 @@ def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.
     out = Path(out)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"batch must be a positive number of days, found {batch!r}")
-    with store_lock(out, wait=wait) as real:  # one lock per real path (symlinks too); debris of killed builds removed
+    with disk_errors(out), store_lock(out, wait=wait) as real:  # one lock per real path; debris of killed builds removed
         return _build(recipe, real, overwrite, batch or recipe.compute.batch_days)
 
 

@@ -43,7 +43,7 @@ from ocean.errors import ConfigError, DataError
 from ocean.forecast_store import ForecastWriter, cleanup_stale, forecast_path
 from ocean.lock import store_lock
 from ocean.quality import OUTPUT_MARGIN, check_field
-from ocean.store import clean_debris
+from ocean.store import clean_debris, disk_errors
 
 __all__ = ["ForecastRequest", "ForecastResult", "run_forecast", "default_model_dir"]
 
@@ -117,7 +117,7 @@ def run_forecast(req: ForecastRequest) -> ForecastResult:
         log.info("dry run: inputs checked (state %s, forcing %s); nothing written", tuple(batch.state.shape), forcing_source)
         return ForecastResult("dry-run", final, init, forcing_source, timings=timings)
     _check_writable(Path(req.out))
-    with store_lock(final, wait=req.wait) as real:  # debris of killed runs of this init removed here
+    with disk_errors(final), store_lock(final, wait=req.wait) as real:  # debris of killed runs removed here
         looks = Path(req.out) / "quicklooks" / f"{init:%Y-%m-%d}"
         clean_debris(looks)
         cleanup_stale(req.out)
