@@ -176,7 +176,6 @@ def test_cli_writes_the_layout(tmp_path):
 @pytest.mark.parametrize("bad", [
     ["--products", "physics,sounds"],
     ["--days", "0"],
-    ["--start", "2020-02-30"],
     ["--start", "1800-01-01"],
     ["--grid", "7deg"],
     ["--levels", "ten,twenty"],
@@ -184,6 +183,14 @@ def test_cli_writes_the_layout(tmp_path):
 def test_cli_bad_options_exit_3_and_write_nothing(tmp_path, bad):
     out = tmp_path / "never"
     assert main(["synthetic", "--grid", "10deg", "--days", "1", "--out", str(out), *bad]) == 3
+    assert not out.exists()
+
+
+def test_cli_impossible_date_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as exc:  # parsed at the argument parser: exit 2 with the expected format
+        main(["synthetic", "--grid", "10deg", "--days", "1", "--out", str(out), "--start", "2020-02-30"])
+    assert exc.value.code == 2 and "expected a date YYYY-MM-DD" in capsys.readouterr().err
     assert not out.exists()
 
 
