@@ -19,8 +19,10 @@ write) can name the file.
 from __future__ import annotations
 
 import logging
+import operator
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dask.array as da
@@ -29,7 +31,8 @@ import pandas as pd
 import xarray as xr
 
 from ocean.errors import DataError
-from ocean.io import open_source, resolve_paths
+from ocean import variables as V
+from ocean.io import check_complete, open_source, resolve_paths
 from pipelines.recipe import SourceSpec
 
 __all__ = ["GriddedSource", "open_gridded", "open_bathymetry", "DAY"]
@@ -48,6 +51,9 @@ _DEPTHS = ("depth", "deptht", "lev", "z", "z_t")
 #: chunk would also be decompressed once per level). Larger records (GLORYS 1/12 degree: 1.8 GB)
 #: are read one level per chunk, which bounds a task's memory.
 COLUMN_BYTES = 64 * 2**20
+#: A file of column records holding at most this (float32) is read whole by one task of the write (once
+#: in all); a larger one (a year of records in one file) is opened lazily and read a record per chunk.
+FILE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -160,17 +166,32 @@ def _open_file(path: Path, spec: SourceSpec, columns: bool = False) -> xr.Datase
 
 
 def open_gridded(spec: SourceSpec) -> GriddedSource:
-    """Open every file of ``spec`` (lazily), restricted to its start/end."""
+    """Open every file of ``spec`` (lazily), restricted to its start/end.
+
+    The first file is opened whole (lazily): it is the source's template
+    (variables, grid, levels, attributes). When a record is one column per
+    variable (:data:`COLUMN_BYTES`), the other files are only scanned for
+    their time stamps (their time variable, see :func:`_record_times`) and
+    each is read once, whole, by one task of the write (:func:`_read_file`),
+    which refuses a file whose grid or variables differ from the template's.
+    """
     files = resolve_paths(list(spec.files))
     first = _open_file(files[0], spec, columns=True)
     columns = max(_record_bytes(first[v]) for v in first.data_vars) <= COLUMN_BYTES
-    parts = [first if columns else _open_file(files[0], spec)] + [_open_file(p, spec, columns) for p in files[1:]]
+    if columns:
+        template = _Template.of(first, spec, files[0])
+        per_record = sum(_record_bytes(first[v]) for v in first.data_vars)
+        parts = [_part(template, p, first["time"].values if k == 0 else _record_times(p, spec), k, per_record)
+                 for k, p in enumerate(files)]
+    else:
+        parts = [_open_file(files[0], spec)] + [_open_file(p, spec) for p in files[1:]]
     if spec.kind == "forcing":
         parts, labels = _daily_means(parts, files, spec)
     else:
-        parts = [p.assign_coords(time=p["time"].dt.floor("D")) for p in parts]
+        parts = [p if columns else p.assign_coords(time=p["time"].dt.floor("D")) for p in parts]
         labels = [str(f) for f, p in zip(files, parts) for _ in range(p.sizes["time"])]
-    _refuse_other_grids(parts, files, spec.name)
+    if not columns:
+        _refuse_other_grids(parts, files, spec.name)
     where = [(k, i) for k, p in enumerate(parts) for i in range(p.sizes["time"])]
     times = np.concatenate([p["time"].values for p in parts]).astype("datetime64[D]")
     order = np.argsort(times, kind="stable")
@@ -185,6 +206,147 @@ def open_gridded(spec: SourceSpec) -> GriddedSource:
              times[keep][0], times[keep][-1])
     return GriddedSource(spec, tuple(parts), times[keep], tuple(w for w, k in zip(where, keep) if k),
                          tuple(labels_arr[keep].tolist()))
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What every file of a source must look like: the first file's variables, grid and levels."""
+
+    spec: SourceSpec
+    first: str
+    variables: tuple[tuple[str, tuple[str, ...], tuple[int, ...], dict], ...]  # name, dims, record shape, attrs
+    coords: tuple[tuple[str, xr.Variable], ...]  # the coordinates without time
+    attrs: dict
+    time_attrs: dict
+
+    source = property(lambda self: self.spec.name)
+    product = property(lambda self: self.spec.product)
+    kind = property(lambda self: self.spec.kind)
+
+    @classmethod
+    def of(cls, ds: xr.Dataset, spec: SourceSpec, first) -> "_Template":
+        variables = tuple((str(n), tuple(map(str, v.dims)), tuple(v.shape[1:]), dict(v.attrs))
+                          for n, v in ds.data_vars.items())
+        for name, dims, _, _ in variables:
+            if dims[0] != "time":
+                raise DataError("time is not the first dimension", file=first, variable=name, found=dims,
+                                expected="(time, ...)")
+        coords = tuple((str(k), c.variable) for k, c in ds.coords.items() if "time" not in c.dims)
+        return cls(spec, str(first), variables, coords, dict(ds.attrs),
+                   dict(ds["time"].attrs))
+
+
+def _part(t: _Template, path: Path, times: np.ndarray, k: int, per_record: int) -> xr.Dataset:
+    """File ``path`` read whole by one task when it holds at most :data:`FILE_BYTES`, else lazily
+    (a record per chunk, as opened), checked against the template."""
+    if np.size(times) * per_record <= FILE_BYTES:
+        return _delayed_part(t, path, times, k)
+    ds = _open_file(path, spec=t.spec, columns=True)
+    _check_like(ds, t, path, ds.sizes.get("time", 0))
+    return ds if t.kind == "forcing" else ds.assign_coords(time=ds["time"].dt.floor("D"))
+
+
+def _delayed_part(t: _Template, path: Path, times: np.ndarray, k: int) -> xr.Dataset:
+    """File ``path`` as a dataset shaped like the template whose every variable is one chunk
+    of one task that reads the whole file (:func:`_read_file`): the file is read once."""
+    import dask
+
+    times = np.atleast_1d(np.asarray(times)).astype("datetime64[ns]")
+    if t.kind != "forcing":
+        times = times.astype("datetime64[D]").astype("datetime64[ns]")  # a producer's noon is the day
+    key = f"read-{t.source}-{k}-{dask.base.tokenize(str(path))}"
+    read = {key: (partial(_read_file, t=t, records=times.size), str(path))}  # one task: the whole file
+    data = {}
+    for name, dims, shape, attrs in t.variables:
+        full = (times.size,) + shape
+        graph = {**read, (f"{key}-{name}",) + (0,) * len(full): (operator.getitem, key, name)}
+        arr = da.Array(graph, f"{key}-{name}", chunks=tuple((n,) for n in full), dtype=np.float32,
+                       meta=np.empty((0,) * len(full), np.float32))
+        data[name] = xr.Variable(dims, arr, attrs)
+    coords = dict(t.coords)
+    coords["time"] = xr.Variable("time", times, t.time_attrs)
+    return xr.Dataset(data, coords=coords, attrs=t.attrs)
+
+
+def _read_file(path: str, t: _Template, records: int) -> dict[str, np.ndarray]:
+    """Every variable of one file, canonical (``open_source``) and on the template's grid, in memory."""
+    ds = open_source(path, t.product, [name for name, *_ in t.variables], chunks=None, check=False)
+    try:
+        _check_like(ds, t, path, records)
+        return {name: np.asarray(ds[name].transpose(*dims).values, dtype=np.float32)
+                for name, dims, _, _ in t.variables}
+    finally:
+        ds.close()
+
+
+def _check_like(ds: xr.Dataset, t: _Template, path, records: int) -> None:
+    """Refuse a file whose grid, levels, variables or number of records are not the template's."""
+    if "time" not in ds.dims:
+        raise DataError("no time dimension", file=path, found=sorted(map(str, ds.dims)),
+                        expected="time (or valid_time)", hint="Static fields belong to a bathymetry source")
+    for c, ref in t.coords:
+        if c not in ds.coords or not np.array_equal(ds[c].values, ref.values):
+            found = ds[c].values if c in ds.coords else "absent"
+            raise DataError(f"source {t.source!r}: a file's {c} differs from the first file's", file=path,
+                            variable=str(c), found=f"{np.size(found)} values {np.ravel(found)[:3]}...",
+                            expected=f"{ref.size} values {ref.values[:3]}... as in {t.first}",
+                            hint="Give files on another grid their own source (with start/end)")
+    missing = sorted(set(name for name, *_ in t.variables) - set(map(str, ds.data_vars)))
+    if missing:
+        raise DataError(f"source {t.source!r}: variables missing from a file", file=path,
+                        found=sorted(map(str, ds.data_vars)), expected=sorted(n for n, *_ in t.variables))
+    for name, dims, _, _ in t.variables:
+        var = ds[name]
+        if set(var.dims) != set(dims) or var.sizes["time"] != records:
+            raise DataError(f"source {t.source!r}: a file's {name} has other dimensions than the first file's",
+                            file=path, variable=name, found=dict(var.sizes),
+                            expected=f"{dims} with {records} records, as in {t.first} and this file's time")
+
+
+def _record_times(path: Path, spec: SourceSpec) -> np.ndarray:
+    """The times of a file's records, reading only its time variable (netCDF4).
+
+    Decoded as ``open_source`` decodes them (xarray's CF decoding). Anything
+    unusual (not a NetCDF file, a truncated classic file, undecodable or
+    non-standard times, no time variable) falls back to opening the file
+    lazily, which raises the reader's own error naming the file.
+    """
+    path = Path(path)
+    try:
+        times = _scan_times(path, spec)
+    except Exception:  # noqa: BLE001 - the full open below reports what is wrong
+        times = None
+    if times is None:
+        return _open_file(path, spec, columns=True)["time"].values
+    return times
+
+
+def _scan_times(path: Path, spec: SourceSpec) -> np.ndarray | None:
+    if path.is_dir() or path.suffix == ".zarr":
+        return None
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:3] == b"CDF":
+        check_complete(path)  # a truncated classic file is refused here, as when opened
+    elif head != b"\x89HDF\r\n\x1a\n":
+        return None
+    import netCDF4
+
+    names = ["time"] + [k for k, v in V.lexicon(spec.product).dims.items() if v == "time"]
+    with netCDF4.Dataset(path) as nc:
+        name = next((n for n in names if n in nc.variables), None)
+        if name is None:
+            return None
+        var = nc.variables[name]
+        var.set_auto_maskandscale(False)
+        raw = xr.Variable(var.dimensions, np.asarray(var[...]), {k: var.getncattr(k) for k in var.ncattrs()})
+    if raw.ndim > 1:
+        return None
+    decoded = xr.conventions.decode_cf_variable(name, raw, decode_timedelta=False)
+    values = np.atleast_1d(np.asarray(decoded.values))
+    if not np.issubdtype(values.dtype, np.datetime64):
+        return None
+    return values.astype("datetime64[ns]")
 
 
 def _refuse_other_grids(parts: list[xr.Dataset], files, name: str) -> None:
