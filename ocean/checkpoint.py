@@ -204,11 +204,13 @@ def save_model_dir(path: "str | os.PathLike", state_dict: Mapping[str, Any], met
     """
     from safetensors.torch import save_file
 
+    from ocean.lock import store_lock
+
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise DataError("the model directory exists", file=path, hint="Choose another --out or remove it")
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with store_lock(path), atomic_path(path, overwrite=overwrite) as tmp:  # the lock removes killed runs' temporaries
+        if path.exists() and not overwrite:
+            raise DataError("the model directory exists", file=path, hint="Choose another --out or remove it")
         tmp.mkdir()
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT_VERSION, "kind": metadata.kind})
         os.chmod(tmp / WEIGHTS_FILE, 0o644)  # readable like any shipped file (the writer may create it 0600)

@@ -127,10 +127,18 @@ def _to_whole_degrees(ds: xr.Dataset, resolution: float) -> xr.Dataset:
 
 
 def write_challenger(ds: xr.Dataset, path: "str | os.PathLike", overwrite: bool = False) -> Path:
-    """Write the challenger dataset atomically: ``.zarr`` (Zarr format 2, consolidated) or ``.nc``."""
+    """Write the challenger dataset atomically: ``.zarr`` (Zarr format 2, consolidated) or ``.nc``.
+
+    Holds the output's lock (``ocean.lock.store_lock``), which also removes the temporaries of killed runs."""
+    from ocean.lock import store_lock
+
+    with store_lock(path):
+        return _write_challenger(ds, Path(path), overwrite)
+
+
+def _write_challenger(ds: xr.Dataset, path: Path, overwrite: bool) -> Path:
     from ocean.store import atomic_path, quiet_zarr, write_netcdf
 
-    path = Path(path)
     if path.exists() and not overwrite:
         raise DataError("the output exists", file=path, hint="Use --force to replace it")
     if path.suffix == ".nc":

@@ -600,12 +600,44 @@ def _attrs(req: HindcastRequest, plan: _Plan) -> dict:
             "history": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} ocean hindcast"}
 
 
-def _write_outputs(req, metrics, nino, class4, enso, result: HindcastResult, heads=None,
-                   buoys=None) -> dict[str, Path]:
+def _write_outputs(req, *args, **kwargs) -> dict[str, Path]:
+    """Every result file drawn into a hidden staging folder first, then renamed into ``OUT`` together,
+    ``report.md`` last: a run killed while drawing (seconds) publishes none of them, not some."""
+    import shutil
+    import uuid
+
+    out = Path(req.out)
+    for stale in out.glob(".outputs.tmp-*"):  # left by killed runs (a live run's PID is skipped)
+        pid = stale.name.split("-")[1]
+        if not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+    stage = out / f".outputs.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    stage.mkdir(parents=True)
+    try:
+        files = _write_files(stage, *args, **kwargs)
+        for key in sorted(files, key=lambda k: k == "report"):
+            os.replace(files[key], out / files[key].name)
+            files[key] = out / files[key].name
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return files
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_files(out: Path, metrics, nino, class4, enso, result: HindcastResult, heads=None,
+                 buoys=None) -> dict[str, Path]:
     from ocean.scorecard import lead_curves_figure, markdown_report, save_figure, scorecard_figure
     from ocean.store import atomic_path, write_netcdf
 
-    out = Path(req.out)
     files = {"metrics": write_netcdf(metrics, out / "metrics.nc")}
     if nino is not None:
         files["nino34"] = write_netcdf(nino, out / "nino34.nc")
