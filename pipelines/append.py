@@ -89,7 +89,7 @@ def append_day(recipe: Recipe, cube_path, date, *, on_stage: Stage | None = None
     """
     path = Path(cube_path)
     day = np.datetime64(_date(date), "D")
-    with disk_errors(path), store_lock(path, wait=wait) as real:  # one lock per real path; debris of killed runs removed
+    with disk_errors(path), store_lock(path, wait=wait) as real:  # one lock per real path; debris removed
         return _append(recipe, real, day, on_stage)
 
 

@@ -80,7 +80,7 @@ def build_cube(recipe: Recipe, out, *, overwrite: bool = False, wait: float = 0.
     out = Path(out)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"batch must be a positive number of days, found {batch!r}")
-    with disk_errors(out), store_lock(out, wait=wait) as real:  # one lock per real path; debris of killed builds removed
+    with disk_errors(out), store_lock(out, wait=wait) as real:  # one lock per real path; debris removed
         return _build(recipe, real, overwrite, batch or recipe.compute.batch_days)
 
 

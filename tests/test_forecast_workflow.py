@@ -152,7 +152,7 @@ def test_two_concurrent_runs_make_one_forecast(model_and_cube, tmp_path):
 
 
 def test_killed_runs_never_leave_a_visible_partial_forecast(model_and_cube, tmp_path):
-    """Kill trials (more in benchmarks/forecast_kill_trials.py): after each, nothing or a whole forecast."""
+    """Kill trials (more in benchmarks/kill_trials.py): after each, nothing or a whole forecast."""
     model, _ = model_and_cube
     rng = np.random.default_rng(0)
     for delay in rng.uniform(1.0, 6.0, size=4):
