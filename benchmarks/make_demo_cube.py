@@ -1,85 +1,73 @@
-"""Build the demo training cube straight from the synthetic ocean (no producer files).
+"""Make the demo training cube through the product's own commands (prints the figures).
 
-The synthetic ocean on the global 4-degree grid at the 15 default levels,
-daily, written as a training cube (``ocean.cube.write_cube``) with float64
-statistics computed on the training period only. This bypasses the
-producer-format files and ``ocean data build`` (whose synthetic recipe was
-not available when the demo model was trained); the cube has the same
-layout and metadata contract.
+Two subprocesses of the ``ocean`` CLI, exactly what a user types::
 
-    python benchmarks/make_demo_cube.py --out outputs/demo/cube.zarr \
-        --start 2000-01-01 --end 2007-12-31 --stats-end 2005-12-31
+    ocean synthetic --grid 4deg --start 2000-01-01 --days 2922 --seed 0 --out SYNTHETIC
+    ocean data build configs/data/synthetic_demo.yaml --root SYNTHETIC --out CUBE
 
-Years are generated in parallel processes (``--workers``); prints the
-figures (days, size, seconds).
+The synthetic ocean (seed 0) is written in the producers' formats, then
+read, regridded, remapped to the 15 default levels, checked and written by
+``ocean data build`` with statistics over 2000-2005 (the recipe
+``configs/data/synthetic_demo.yaml``). The demo model's cube
+(docs/backbone.md, "The demo model: commands and evidence")::
+
+    python benchmarks/make_demo_cube.py --synthetic outputs/demo/synthetic --out outputs/demo/cube.zarr
+
+An existing synthetic folder (its ``manifest.json``) is reused. Prints each
+command's output, then the figures as JSON (days, seconds per step, sizes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import xarray as xr
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs" / "data" / "synthetic_demo.yaml"
+START, DAYS, SEED = "2000-01-01", 2922, 0      # 2000-01-01..2007-12-31, the recipe's dates
 
 
-def _year(args) -> xr.Dataset:
-    start, end, seed = args
-    from ocean.levels import DEFAULT
-    from ocean.synthetic import SyntheticOcean
-
-    so = SyntheticOcean("4deg", levels=DEFAULT, seed=seed)
-    dates = pd.date_range(start, end, freq="D")
-    return xr.merge([so.physics(dates), so.forcing(dates)], combine_attrs="drop_conflicts")
+def _ocean() -> list[str]:
+    exe = shutil.which("ocean")
+    return [exe] if exe else [sys.executable, "-m", "ocean.cli"]
 
 
-def build(out: Path, start: str, end: str, stats_end: str, seed: int = 0, workers: int = 2) -> dict:
-    from ocean.cube import write_cube
-    from ocean.levels import DEFAULT
-    from ocean.normalize import compute_statistics
-    from ocean.synthetic import SyntheticOcean
-
+def _run(args: list[str]) -> float:
+    print("$ " + " ".join(["ocean", *args]), flush=True)
     t0 = time.perf_counter()
-    edges = pd.date_range(start, end, freq="YS").union([pd.Timestamp(start)])
-    spans = [(str(a.date()), str(min(pd.Timestamp(end), b - pd.Timedelta(days=1)).date()), seed)
-             for a, b in zip(edges, list(edges[1:]) + [pd.Timestamp(end) + pd.Timedelta(days=1)])]
-    with ProcessPoolExecutor(workers) as pool:
-        parts = list(pool.map(_year, spans))
-    ds = xr.concat(parts, dim="time", data_vars="all", coords="minimal", compat="override",
-                   combine_attrs="drop_conflicts")
-    static = SyntheticOcean("4deg", levels=DEFAULT, seed=seed).static()
-    ds = ds.assign(mask=static["mask"], deptho=static["deptho"])
-    t_gen = time.perf_counter() - t0
-    physics = [v for v in ("thetao", "so", "uo", "vo", "zos", "u10", "v10", "t2m", "msl", "sp")]
-    stats = compute_statistics(ds[physics], period=(start, stats_end)).compute()
-    recipe = {"name": "synthetic_4deg_demo", "source": "ocean.synthetic.SyntheticOcean", "grid": "4deg",
-              "levels": "aigoms15", "seed": seed, "start": start, "end": end,
-              "statistics_period": [start, stats_end], "builder": "benchmarks/make_demo_cube.py"}
-    write_cube(ds, out, statistics=stats, attrs={"recipe": json.dumps(recipe),
-                                                 "sources": json.dumps([{"source": "synthetic", "seed": seed}])},
-               overwrite=True)
-    size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
-    return {"days": int(ds.sizes["time"]), "generate_s": round(t_gen, 1),
-            "total_s": round(time.perf_counter() - t0, 1), "size_mb": round(size / 1e6, 1)}
+    subprocess.run(_ocean() + args, check=True)
+    return round(time.perf_counter() - t0, 1)
+
+
+def _size_mb(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--start", default="2000-01-01")
-    p.add_argument("--end", default="2007-12-31")
-    p.add_argument("--stats-end", default="2005-12-31", help="statistics over start..stats-end (training period)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", required=True, help="the cube to write")
+    p.add_argument("--synthetic", default="outputs/demo/synthetic", help="folder of the synthetic producer files")
+    p.add_argument("--force", action="store_true", help="replace an existing cube")
+    p.add_argument("--no-progress", action="store_true")
     a = p.parse_args()
-    figures = build(Path(a.out), a.start, a.end, a.stats_end, a.seed, a.workers)
+    syn, out = Path(a.synthetic), Path(a.out)
+    quiet = ["--no-progress"] if a.no_progress else []
+    figures: dict = {"days": DAYS, "seed": SEED}
+    if (syn / "manifest.json").exists():
+        figures["synthetic_s"] = "reused"
+    else:
+        figures["synthetic_s"] = _run(["synthetic", "--grid", "4deg", "--start", START, "--days", str(DAYS),
+                                       "--seed", str(SEED), "--out", str(syn), *quiet])
+    figures["build_s"] = _run(["data", "build", str(RECIPE), "--root", str(syn), "--out", str(out),
+                               *(["--force"] if a.force else []), *quiet])
+    figures["synthetic_mb"], figures["cube_mb"] = _size_mb(syn), _size_mb(out)
     print(json.dumps(figures))
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()
