@@ -21,7 +21,9 @@ store, the variable nor the day. Two tools:
 from __future__ import annotations
 
 import json
+import logging
 import math
+import time
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -29,6 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from ocean.errors import DataError
+
+log = logging.getLogger(__name__)
+
+#: Shards read together along the first axis (one zarr call decodes them concurrently); a block
+#: that fails is read again shard by shard to name the damaged ones.
+BLOCK_SHARDS = 64
+#: Seconds between progress lines of a long scan.
+PROGRESS_SECONDS = 30.0
 
 __all__ = ["Damage", "scan_store", "explain", "is_decode_error", "refuse_damaged"]
 
@@ -97,15 +107,37 @@ def refuse_damaged(path, *, quick: bool = True, days: int = 2) -> None:
 
 def scan_store(path, *, quick: bool = False, days: int = 2) -> list[Damage]:
     """Read every chunk of every array under the Zarr store ``path`` (``quick``: only the last
-    ``days`` along the first axis of arrays whose first dimension is ``time``)."""
+    ``days`` along the first axis of arrays whose first dimension is ``time``).
+
+    Logs progress (a line every ``PROGRESS_SECONDS``) on long scans.
+    """
     import zarr
 
     path = Path(path)
     group = zarr.open_group(str(path), mode="r")
+    arrays = sorted(group.arrays()) + _subgroup_arrays(group)
+    total = sum(math.prod(array.shape) * array.dtype.itemsize for _, array in arrays) or 1
+    progress = _Progress(path, total)
     out = []
-    for name, array in sorted(group.arrays()) + _subgroup_arrays(group):
-        out.extend(_scan_array(path, name, array, quick, days))
+    for name, array in arrays:
+        out.extend(_scan_array(path, name, array, quick, days, progress))
     return out
+
+
+class _Progress:
+    """Share of the store's bytes read so far, logged at most every ``PROGRESS_SECONDS``."""
+
+    def __init__(self, path: Path, total: int):
+        self.path, self.total, self.done = path, total, 0
+        self.start = self.last = time.monotonic()
+
+    def add(self, nbytes: int) -> None:
+        self.done += nbytes
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            log.info("checking %s: %.0f%% of %.0f MB read (%.0f s)", self.path, 100 * self.done / self.total,
+                     self.total / 1e6, now - self.start)
 
 
 def _subgroup_arrays(group) -> list:
@@ -116,17 +148,42 @@ def _subgroup_arrays(group) -> list:
     return found
 
 
-def _scan_array(root: Path, name: str, array, quick: bool, days: int) -> list[Damage]:
+def _scan_array(root: Path, name: str, array, quick: bool, days: int, progress: _Progress) -> list[Damage]:
     shard = array.shards or array.chunks
     grid = [range(math.ceil(n / s)) if s else range(1) for n, s in zip(array.shape, shard)]
     dims = list(getattr(array.metadata, "dimension_names", None) or [])
     if quick and dims[:1] == ["time"] and grid:
         grid[0] = range(max(0, len(grid[0]) - math.ceil(days / shard[0])), len(grid[0]))
+
+    def region(coords, first: range | None = None):
+        lead = [] if first is None else [slice(first.start * shard[0], min(first.stop * shard[0], array.shape[0]))]
+        rest = coords[len(lead):]
+        offset = len(lead)
+        return tuple(lead + [slice(c * s, min((c + 1) * s, n))
+                             for c, s, n in zip(rest, shard[offset:], array.shape[offset:])])
+
     out = []
-    for coords in product(*grid):
-        region = tuple(slice(c * s, min((c + 1) * s, n)) for c, s, n in zip(coords, shard, array.shape))
+    if not grid:  # a 0-d array
+        return _read_each(root, name, array, dims, shard, [()], region, progress)
+    first = grid[0]
+    for a in range(first.start, first.stop, BLOCK_SHARDS):
+        block = range(a, min(a + BLOCK_SHARDS, first.stop))
+        tiles = list(product(*grid[1:]))
         try:
-            array[region]
+            for tile in tiles:
+                part = array[region(tile, block)]
+                progress.add(part.nbytes)
+        except Exception:  # noqa: BLE001 - a block that does not read: find its damaged shards
+            out.extend(_read_each(root, name, array, dims, shard,
+                                  [(c, *t) for c in block for t in tiles], region, progress))
+    return out
+
+
+def _read_each(root, name, array, dims, shard, coords_list, region, progress) -> list[Damage]:
+    out = []
+    for coords in coords_list:
+        try:
+            progress.add(array[region(coords)].nbytes if coords else array[...].nbytes)
         except Exception as exc:  # noqa: BLE001 - any failure to read a chunk is a damaged chunk
             key = array.metadata.encode_chunk_key(coords)
             where = _first_axis(root, name, dims, coords[0] * shard[0]) if coords else ""

@@ -75,6 +75,10 @@ def configure_logging(verbose: int = 0, quiet: bool = False, log_file: str | Non
     root = logging.getLogger()
     for h in _installed:  # ours from an earlier call (tests call main() repeatedly); leave others alone
         root.removeHandler(h)
+    for h in list(root.handlers):  # a stream handler left on a closed stream (a finished test's capture)
+        stream = getattr(h, "stream", None)
+        if isinstance(h, logging.StreamHandler) and getattr(stream, "closed", False):
+            root.removeHandler(h)
     _installed[:] = handlers
     for h in handlers:
         h.setFormatter(fmt)
