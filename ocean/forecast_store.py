@@ -34,6 +34,7 @@ from ocean.cf import apply_cf
 from ocean.errors import DataError, OceanError
 from ocean.grid import Grid
 from ocean.levels import Levels
+from ocean.lock import pid_alive
 from ocean.store import atomic_path, quiet_zarr, zarr_encoding
 from ocean.zarr_safety import check_store
 
@@ -89,7 +90,7 @@ def cleanup_stale(root: "str | os.PathLike") -> list[Path]:
         return removed
     for p in root.iterdir():
         m = re.match(r"^\.forecast_.*\.tmp-(\d+)-", p.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not pid_alive(int(m.group(1))):
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
             removed.append(p)
     if removed:
@@ -97,18 +98,6 @@ def cleanup_stale(root: "str | os.PathLike") -> list[Path]:
     from ocean.lock import remove_stale_locks
 
     return removed + remove_stale_locks(root, ".forecast_*.zarr.lock")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ForecastWriter:

@@ -87,6 +87,19 @@ def run_lock(path: "str | os.PathLike", wait: float = 0.0, poll: float = 0.2) ->
         os.close(fd)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` (on this machine) is running; this process counts as alive."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def remove_stale_locks(folder: "str | os.PathLike", pattern: str = ".*.lock") -> list[Path]:
     """Remove lock files in ``folder`` that no process holds (left by killed runs); returns them.
 

@@ -1,34 +1,15 @@
 """Bad input: a clear error naming file, variable, found and expected; exit 3;
 an existing cube untouched."""
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from ocean.cli import main
-from pipelines.build import build_cube
-from pipelines.recipe import load_recipe
-from test_pipeline_support import (FINE, make_inputs, restore_logging, snapshot, write_era5,  # noqa: F401
-                                   write_glorys, write_recipe)
+from test_pipeline_support import (FINE, built, built_template, restore_logging,  # noqa: F401
+                                   snapshot, write_era5, write_glorys, write_recipe)
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
-
-
-@pytest.fixture(scope="module")
-def built_template(tmp_path_factory):
-    root = make_inputs(tmp_path_factory.mktemp("bad"))
-    build_cube(load_recipe(root / "recipe.yaml"), root / "cube.zarr")
-    return root
-
-
-@pytest.fixture
-def built(built_template, tmp_path):
-    """Inputs with a cube already built (to show that failures leave it untouched)."""
-    root = tmp_path / "inputs"
-    shutil.copytree(built_template, root)
-    return root, root / "cube.zarr", snapshot(root / "cube.zarr")
 
 
 def _rebuild(root, cube, capsys, recipe="recipe.yaml"):

@@ -166,6 +166,28 @@ def restore_logging():
     root.setLevel(level)
 
 
+@pytest.fixture(scope="module")
+def built_template(tmp_path_factory) -> Path:
+    """Tiny inputs with their cube built, once per test module."""
+    from pipelines.build import build_cube
+    from pipelines.recipe import load_recipe
+
+    root = make_inputs(tmp_path_factory.mktemp("built"))
+    build_cube(load_recipe(root / "recipe.yaml"), root / "cube.zarr")
+    return root
+
+
+@pytest.fixture
+def built(built_template, tmp_path):
+    """A copy of the inputs with their cube (to show that failures leave it untouched):
+    ``(inputs root, cube, snapshot of the cube)``."""
+    import shutil
+
+    root = tmp_path / "inputs"
+    shutil.copytree(built_template, root)
+    return root, root / "cube.zarr", snapshot(root / "cube.zarr")
+
+
 def snapshot(path: Path) -> dict[str, str]:
     """Every file of a store and its hash (to show it is untouched)."""
     return {str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()

@@ -2,8 +2,6 @@
 miss, NaN inside an ocean column, recipe fields of the wrong type. Each refused with exit 3 naming
 the file (or recipe field), the variable, what was found and what was expected; nothing written."""
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,23 +13,10 @@ from ocean.io import _check_depth_axis
 from ocean.levels import GLORYS50
 from pipelines.build import build_cube
 from pipelines.recipe import load_recipe
-from test_pipeline_support import make_inputs, restore_logging, snapshot, write_era5, write_glorys  # noqa: F401
+from test_pipeline_support import (built, built_template, restore_logging,  # noqa: F401
+                                   snapshot, write_era5, write_glorys)
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
-
-
-@pytest.fixture(scope="module")
-def built_template(tmp_path_factory):
-    root = make_inputs(tmp_path_factory.mktemp("source_checks"))
-    build_cube(load_recipe(root / "recipe.yaml"), root / "cube.zarr")
-    return root
-
-
-@pytest.fixture
-def built(built_template, tmp_path):
-    root = tmp_path / "inputs"
-    shutil.copytree(built_template, root)
-    return root, root / "cube.zarr", snapshot(root / "cube.zarr")
 
 
 def _kg_per_kg(ds):

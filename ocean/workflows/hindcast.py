@@ -53,6 +53,7 @@ import xarray as xr
 from ocean.errors import ConfigError, DataError
 from ocean.forecast_store import forecast_path
 from ocean.grid import REGIONS, Region
+from ocean.lock import pid_alive
 from ocean.workflows.hindcast_heads import (HeadPlan, buoys_table, heads_table, plan_buoys, plan_heads,
                                             score_buoys_of, score_head, score_heads)
 from ocean.metrics import (combine_scores, derived_fields, fit_harmonic_climatology, harmonic_climatology_at,
@@ -609,7 +610,7 @@ def _write_outputs(req, *args, **kwargs) -> dict[str, Path]:
     out = Path(req.out)
     for stale in out.glob(".outputs.tmp-*"):  # left by killed runs (a live run's PID is skipped)
         pid = stale.name.split("-")[1]
-        if not (pid.isdigit() and _alive(int(pid))):
+        if not (pid.isdigit() and pid_alive(int(pid))):
             shutil.rmtree(stale, ignore_errors=True)
     stage = out / f".outputs.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     stage.mkdir(parents=True)
@@ -621,16 +622,6 @@ def _write_outputs(req, *args, **kwargs) -> dict[str, Path]:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return files
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_files(out: Path, metrics, nino, class4, enso, result: HindcastResult, heads=None,
